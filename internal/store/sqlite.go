@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+)
+
+// sqlitePragmas are set on every connection. synchronous=FULL makes a commit
+// durable across power loss, which is what "accepted means durable" rests on
+// (https://www.sqlite.org/pragma.html#pragma_synchronous). busy_timeout
+// covers another process (a CLI command) holding the lock briefly.
+var sqlitePragmas = []string{
+	"journal_mode(WAL)",
+	"synchronous(FULL)",
+	"busy_timeout(10000)",
+	"foreign_keys(1)",
+}
+
+func sqlitePath(raw string) string {
+	p := strings.TrimPrefix(raw, "sqlite://")
+	p = strings.TrimPrefix(p, "file:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+func sqliteDSN(path string, readOnly bool) string {
+	q := url.Values{}
+	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
+	}
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		// BEGIN IMMEDIATE takes the write lock at the start of the
+		// transaction, so a transaction never fails half way when it
+		// upgrades from reading to writing.
+		q.Set("_txlock", "immediate")
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+func openSQLite(ctx context.Context, opts Options) (*DB, error) {
+	path := sqlitePath(opts.URL)
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	write, err := sql.Open("sqlite", sqliteDSN(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	// One writer connection: see the package documentation.
+	write.SetMaxOpenConns(1)
+	write.SetMaxIdleConns(1)
+	write.SetConnMaxLifetime(0)
+	write.SetConnMaxIdleTime(0)
+	// Create the file and switch it to WAL before readers open it.
+	if _, err := write.ExecContext(ctx, "SELECT 1"); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, mapError(err))
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		write.Close()
+		return nil, fmt.Errorf("restrict database file mode: %w", err)
+	}
+	read, err := sql.Open("sqlite", sqliteDSN(path, true))
+	if err != nil {
+		write.Close()
+		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
+	}
+	read.SetMaxOpenConns(opts.MaxConns)
+	read.SetMaxIdleConns(opts.MaxConns)
+	return &DB{driver: SQLite, write: write, read: read, path: path}, nil
+}

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Querier runs SQL written with "?" placeholders on either driver. Both a
+// transaction and the read pool satisfy it.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *sql.Row
+	Driver() Driver
+}
+
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+type conn struct {
+	q      sqlRunner
+	driver Driver
+}
+
+func (c *conn) Driver() Driver { return c.driver }
+
+func (c *conn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := c.q.ExecContext(ctx, rebind(c.driver, query), args...)
+	return res, mapError(err)
+}
+
+func (c *conn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := c.q.QueryContext(ctx, rebind(c.driver, query), args...)
+	return rows, mapError(err)
+}
+
+func (c *conn) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return c.q.QueryRowContext(ctx, rebind(c.driver, query), args...)
+}
+
+// Tx is a write transaction. A state change and the job that follows it are
+// written in the same Tx (the job engine inserts through SQL()).
+type Tx struct {
+	conn
+	tx          *sql.Tx
+	afterCommit []func()
+}
+
+// SQL exposes the underlying transaction for the job engine's InsertTx.
+func (tx *Tx) SQL() *sql.Tx { return tx.tx }
+
+// AfterCommit registers fn to run once the transaction has committed, for
+// side effects that must not happen if it rolls back (filling a cache,
+// waking a worker). Functions run in registration order.
+func (tx *Tx) AfterCommit(fn func()) { tx.afterCommit = append(tx.afterCommit, fn) }
+
+// Tx runs fn in a write transaction, committing if fn returns nil and rolling
+// back otherwise. The commit is synchronous: when Tx returns nil the change is
+// durable.
+func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", mapError(err))
+	}
+	tx := &Tx{conn: conn{q: sqlTx, driver: db.driver}, tx: sqlTx}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("roll back: %w", rbErr))
+		}
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", mapError(err))
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+var rebindCache sync.Map // query string -> rebound string
+
+// rebind turns "?" placeholders into PostgreSQL's "$1, $2, ...". Question
+// marks inside single-quoted literals, double-quoted identifiers and
+// comments are left alone. SQLite takes "?" as is.
+func rebind(d Driver, query string) string {
+	if d != Postgres || !strings.Contains(query, "?") {
+		return query
+	}
+	if v, ok := rebindCache.Load(query); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		c := query[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '-' && i+1 < len(query) && query[i+1] == '-':
+			end := strings.IndexByte(query[i:], '\n')
+			if end < 0 {
+				end = len(query) - i
+			}
+			b.WriteString(query[i : i+end])
+			i += end - 1
+			continue
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	out := b.String()
+	rebindCache.Store(query, out)
+	return out
+}
