@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +56,12 @@ func setup(t *testing.T, mux *http.ServeMux, mutate func(*Options)) *fixture {
 		base:   "https://" + s.Addr().String(),
 		client: &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}},
 		reg:    reg,
-		stop:   func() error { cancel(); return <-done },
+	}
+	var once sync.Once
+	var stopErr error
+	f.stop = func() error {
+		once.Do(func() { cancel(); stopErr = <-done })
+		return stopErr
 	}
 	t.Cleanup(func() { _ = f.stop() })
 	return f
