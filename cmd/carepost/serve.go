@@ -1,0 +1,42 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/carepost/carepost/internal/app"
+)
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := newFlags(e, "serve", "serve [flags]", `
+Runs carepost: the HTTPS server (health at /healthz, readiness at /readyz,
+Prometheus metrics at /metrics) and the background job workers. With no
+configuration it keeps everything in ./carepost-data: a SQLite database, a
+generated key-encryption key file and a self-signed certificate, listening
+on https://127.0.0.1:8443. It applies pending migrations at start-up and
+shuts down gracefully on SIGTERM or Ctrl-C.`)
+	cf := addConfigFlags(fs, e)
+	cf.addFlag(fs, "listen", "http.listen", "HTTPS listen `address` (http.listen)")
+	demo := fs.Bool("demo", false, "demo mode: capture outbound mail locally (demo.enabled)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if *demo {
+		v := "true"
+		cf.sets["demo.enabled"] = &v
+	}
+	a, code, ok := openApp(ctx, e, cf, app.Options{})
+	if !ok {
+		return code
+	}
+	defer a.Close()
+	node, err := a.NewNode()
+	if err != nil {
+		return fail(e, "%v", err)
+	}
+	if err := node.Run(ctx); err != nil {
+		return fail(e, "%v", err)
+	}
+	fmt.Fprintln(e.stderr, "carepost: stopped")
+	return exitOK
+}

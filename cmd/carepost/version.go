@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/debug"
+)
+
+// version is set at build time: go build -ldflags "-X main.version=1.2.3".
+var version = "dev"
+
+func runVersion(_ context.Context, e *env, args []string) int {
+	fs := newFlags(e, "version", "version", "Prints the carepost version, the source revision it was built from, and the Go version.")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	rev := "unknown"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" {
+				rev = s.Value
+			}
+		}
+	}
+	fmt.Fprintf(e.stdout, "carepost %s (revision %s, %s)\n", version, rev, runtime.Version())
+	return exitOK
+}

@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/devcert"
+	"github.com/carepost/carepost/internal/httpserver"
+	"github.com/carepost/carepost/internal/jobs"
+)
+
+// Node is a running `carepost serve`: HTTP listener plus job workers.
+type Node struct {
+	app  *App
+	http *httpserver.Server
+	Jobs *jobs.Client
+}
+
+// NewNode binds the listeners and builds the workers; Run starts them.
+// Binding first lets tests listen on port 0 and read Addr before Run.
+func (a *App) NewNode() (*Node, error) {
+	tlsCfg, err := a.tlsConfig()
+	if err != nil {
+		return nil, err
+	}
+	jc, err := a.NewJobs(false)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	a.routes(mux)
+	h := a.Config.HTTP
+	srv := httpserver.New(httpserver.Options{
+		Listen:            h.Listen,
+		TLS:               tlsCfg,
+		ReadHeaderTimeout: h.ReadHeaderTimeout.Duration(),
+		ReadTimeout:       h.ReadTimeout.Duration(),
+		WriteTimeout:      h.WriteTimeout.Duration(),
+		IdleTimeout:       h.IdleTimeout.Duration(),
+		ShutdownTimeout:   h.ShutdownTimeout.Duration(),
+		MaxBody:           h.MaxBody.Bytes(),
+		TrustedProxies:    h.TrustedProxies,
+		Logger:            a.Log.With("component", "http"),
+		Registry:          a.Metrics,
+		Decorate: func(ctx context.Context, info httpserver.RequestInfo) context.Context {
+			return audit.WithRequest(ctx, audit.Request{ClientIP: info.ClientIP, UserAgent: info.UserAgent, RequestID: info.ID})
+		},
+	}, mux)
+	if err := srv.Listen(); err != nil {
+		return nil, err
+	}
+	a.warnAboutKEKPlacement(a.KEK)
+	if !config.IsLoopback(h.Listen) {
+		if h.TLS == config.TLSSelfSigned {
+			a.Log.Warn("listening beyond loopback with a self-signed certificate: configure http.tls = \"files\" with a real certificate for production", "listen", h.Listen)
+		}
+		if h.TLS == config.TLSOff {
+			a.Log.Warn("listening beyond loopback without TLS: only do this behind a TLS-terminating proxy", "listen", h.Listen)
+		}
+	}
+	return &Node{app: a, http: srv, Jobs: jc}, nil
+}
+
+// Addr is the bound HTTP address.
+func (n *Node) Addr() net.Addr { return n.http.Addr() }
+
+// Run starts the workers and serves until ctx ends, then shuts down: the
+// listener stops accepting, in-flight requests finish, running jobs get the
+// shutdown timeout to complete.
+func (n *Node) Run(ctx context.Context) error {
+	if err := n.Jobs.Start(ctx); err != nil {
+		return err
+	}
+	n.app.Log.Info("carepost serving", "url", n.app.Config.HTTP.PublicURL, "addr", n.Addr().String(), "database", string(n.app.DB.Driver()))
+	serveErr := n.http.Serve(ctx)
+	stopCtx, cancel := context.WithTimeout(context.Background(), n.app.Config.HTTP.ShutdownTimeout.Duration())
+	defer cancel()
+	jobErr := n.Jobs.Stop(stopCtx)
+	n.app.Log.Info("carepost stopped")
+	return errors.Join(serveErr, jobErr)
+}
+
+func (a *App) routes(mux *http.ServeMux) {
+	httpserver.MountHealth(mux, a.Metrics, []httpserver.Check{
+		{Name: "database", Fn: func(ctx context.Context) error {
+			if err := a.DB.Ping(ctx); err != nil {
+				return errors.New("database unreachable")
+			}
+			return nil
+		}},
+		{Name: "migrations", Fn: a.MigrationsCurrent},
+	})
+}
+
+func (a *App) tlsConfig() (*tls.Config, error) {
+	h := a.Config.HTTP
+	var cert tls.Certificate
+	switch h.TLS {
+	case config.TLSOff:
+		return nil, nil
+	case config.TLSSelfSigned:
+		c, generated, err := devcert.Ensure(h.CertFile, h.KeyFile, devcert.Hosts(h.Listen), time.Now())
+		if err != nil {
+			return nil, fmt.Errorf("self-signed certificate: %w", err)
+		}
+		if generated {
+			a.Log.Info("generated a self-signed TLS certificate for development", "cert_file", h.CertFile)
+		}
+		cert = c
+	default:
+		return reloadingTLS(h.CertFile, h.KeyFile, a.Log)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+}
