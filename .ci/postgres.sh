@@ -13,7 +13,7 @@ as_pg() {
   if [ "$(id -u)" = 0 ]; then
     local user=postgres
     id "$user" >/dev/null 2>&1 || useradd --system --no-create-home "$user"
-    runuser -u "$user" -- "$@"
+    (cd / && runuser -u "$user" -- "$@")
   else
     "$@"
   fi

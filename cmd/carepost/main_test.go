@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -155,7 +156,7 @@ func TestServeBinaryAnswersAndStopsOnSIGTERM(t *testing.T) {
 	ln.Close()
 	cmd := exec.Command(bin, "serve", "--listen", addr)
 	cmd.Dir = dir
-	var logs bytes.Buffer
+	var logs syncBuffer
 	cmd.Stderr = &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -212,4 +213,23 @@ func TestServeBinaryAnswersAndStopsOnSIGTERM(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no graceful exit within 30s of SIGTERM")
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe to write from the process's output
+// copier while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
