@@ -5,7 +5,8 @@
 // mutable globals or registers itself from init(), so tests can build as many
 // independent App values as they like, in parallel.
 //
-// Open builds the core that every CLI command needs (store, keyring, audit).
+// Open builds the core that every CLI command needs (store, keyring, audit,
+// accounts).
 // Serve adds the listeners and workers and runs until its context ends.
 package app
 
@@ -21,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/blob"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/jobs"
@@ -37,6 +39,7 @@ type App struct {
 	Keys    *keyring.Keyring
 	Blobs   *blob.Store
 	Audit   *audit.Log
+	Auth    *auth.Service
 	Metrics *prometheus.Registry
 	Clock   func() time.Time
 }
@@ -115,6 +118,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	a.Audit = audit.New(a.DB, audit.Options{Clock: a.Clock, Signer: signer})
+	a.Auth = auth.New(a.DB, auth.Options{Clock: a.Clock, Keys: a.Keys, Audit: a.Audit, Log: a.Log})
 	return nil
 }
 
