@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/carepost/carepost/internal/api"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/devcert"
 	"github.com/carepost/carepost/internal/httpserver"
 	"github.com/carepost/carepost/internal/jobs"
+	"github.com/carepost/carepost/internal/web"
+	"github.com/carepost/carepost/internal/webauth"
 )
 
 // Node is a running `carepost serve`: HTTP listener plus job workers.
@@ -97,6 +101,9 @@ func (a *App) routes(mux *http.ServeMux) {
 		}},
 		{Name: "migrations", Fn: a.MigrationsCurrent},
 	})
+	wa := &webauth.Authenticator{Auth: a.Auth, Secure: strings.HasPrefix(a.Config.HTTP.PublicURL, "https://")}
+	api.New(api.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "api")}).Mount(mux)
+	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web")}).Mount(mux)
 }
 
 func (a *App) tlsConfig() (*tls.Config, error) {

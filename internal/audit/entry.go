@@ -83,7 +83,9 @@ const (
 	MaxUserAgentLen  = 256
 	MaxDetails       = 32
 	MaxDetailKeyLen  = 40
-	MaxDetailValue   = 256
+	// MaxDetailValue fits a full permission list (an API key's scopes, a
+	// role's grants), which compliance needs recorded in full.
+	MaxDetailValue = 1024
 )
 
 // DetailRequestID is the detail key under which Append records the request

@@ -21,7 +21,7 @@ import (
 // SetRoles replaces a user's roles (users:write and a fresh
 // re-authentication).
 func (s *Service) SetRoles(ctx context.Context, p Principal, userID string, roles []string) (User, error) {
-	if err := s.requireFresh(p, access.UsersWrite); err != nil {
+	if err := s.visibleThenFresh(ctx, p, userID); err != nil {
 		return User{}, err
 	}
 	m := managerOf(p)
@@ -154,7 +154,7 @@ func (s *Service) EnableUser(ctx context.Context, p Principal, userID string) er
 // sessions (users:write and a fresh re-authentication). Their next sign-in
 // must enrol a second factor again.
 func (s *Service) ResetMFA(ctx context.Context, p Principal, userID string) error {
-	if err := s.requireFresh(p, access.UsersWrite); err != nil {
+	if err := s.visibleThenFresh(ctx, p, userID); err != nil {
 		return err
 	}
 	return s.resetMFA(ctx, managerOf(p), userID)
@@ -264,4 +264,17 @@ func (s *Service) findByEmail(ctx context.Context, orgID, email string) (store.U
 		return store.UserRow{}, store.ErrNotFound
 	}
 	return u, nil
+}
+
+// visibleThenFresh checks, in this order, the permission, that the user
+// exists in p's organization (another organization's id is ErrNotFound,
+// never a request to re-authenticate), and that p re-authenticated recently.
+func (s *Service) visibleThenFresh(ctx context.Context, p Principal, userID string) error {
+	if err := p.Require(access.UsersWrite); err != nil {
+		return err
+	}
+	if _, _, err := userView(ctx, s.reader(), p.OrgID, userID); err != nil {
+		return err
+	}
+	return s.requireFresh(p, access.UsersWrite)
 }

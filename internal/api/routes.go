@@ -1,0 +1,50 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/carepost/carepost/internal/access"
+)
+
+// table is every endpoint of the API. Later features append their routes
+// here; the OpenAPI document and the two-organization matrix follow.
+func (s *Server) table() []Route {
+	const (
+		get, post, put, patch, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
+	)
+	return []Route{
+		{Method: get, Path: "/me", Tag: "account", Summary: "The caller: user or API key, organization, effective permissions", Response: "Me", handler: s.getMe},
+		{Method: get, Path: "/org", Tag: "organization", Summary: "The caller's organization and its session settings", Response: "Org", handler: s.getOrg},
+		{Method: patch, Path: "/org", Tag: "organization", Perm: access.SettingsWrite, Summary: "Change the organization's name and session timeouts (idle ≤ 30 minutes)", Request: "OrgPatch", Response: "Org", handler: s.patchOrg},
+
+		{Method: get, Path: "/users", Tag: "users", Perm: access.UsersRead, Summary: "List users", Response: "UserList", handler: s.listUsers},
+		{Method: post, Path: "/users", Tag: "users", Perm: access.UsersWrite, Summary: "Create a user; answers a one-time password to change at first sign-in", Request: "NewUser", Response: "CreatedUser", Status: http.StatusCreated, handler: s.createUser},
+		{Method: get, Path: "/users/{id}", Tag: "users", Tenant: true, Summary: "A user (yourself, or any with users:read)", Response: "User", handler: s.getUser},
+		{Method: put, Path: "/users/{id}/roles", Tag: "users", Tenant: true, Perm: access.UsersWrite, Summary: "Replace a user's roles (needs recent re-authentication)", Request: "RoleAssignment", Response: "User", handler: s.setUserRoles},
+		{Method: post, Path: "/users/{id}/disable", Tag: "users", Tenant: true, Perm: access.UsersWrite, Summary: "Disable a user: ends their sessions and revokes their API keys at once", Response: "User", handler: s.disableUser},
+		{Method: post, Path: "/users/{id}/enable", Tag: "users", Tenant: true, Perm: access.UsersWrite, Summary: "Enable a disabled user", Response: "User", handler: s.enableUser},
+		{Method: post, Path: "/users/{id}/mfa/reset", Tag: "users", Tenant: true, Perm: access.UsersWrite, Summary: "Remove a user's second factors; they enrol again at next sign-in (needs recent re-authentication)", Response: "User", handler: s.resetUserMFA},
+
+		{Method: get, Path: "/roles", Tag: "roles", Perm: access.UsersRead, Summary: "Built-in and custom roles, and the permission list", Response: "RoleList", handler: s.listRoles},
+		{Method: post, Path: "/roles", Tag: "roles", Perm: access.RolesWrite, Summary: "Create a custom role from the permission list", Request: "RoleInput", Response: "Role", Status: http.StatusCreated, handler: s.createRole},
+		{Method: get, Path: "/roles/{id}", Tag: "roles", Tenant: true, Perm: access.UsersRead, Summary: "A role", Response: "Role", handler: s.getRole},
+		{Method: put, Path: "/roles/{id}", Tag: "roles", Tenant: true, Perm: access.RolesWrite, Summary: "Replace a custom role's name, description and permissions", Request: "RoleInput", Response: "Role", handler: s.updateRole},
+		{Method: del, Path: "/roles/{id}", Tag: "roles", Tenant: true, Perm: access.RolesWrite, Summary: "Delete a custom role that nobody holds", Status: http.StatusNoContent, handler: s.deleteRole},
+
+		{Method: get, Path: "/api-keys", Tag: "api-keys", Perm: access.APIKeysWrite, Summary: "List the organization's API keys (never their secrets)", Response: "APIKeyList", handler: s.listKeys},
+		{Method: post, Path: "/api-keys", Tag: "api-keys", Perm: access.APIKeysWrite, Summary: "Create an API key; the token is shown only in this answer", Request: "APIKeyInput", Response: "CreatedAPIKey", Status: http.StatusCreated, handler: s.createKey},
+		{Method: get, Path: "/api-keys/{id}", Tag: "api-keys", Tenant: true, Perm: access.APIKeysWrite, Summary: "An API key", Response: "APIKey", handler: s.getKey},
+		{Method: del, Path: "/api-keys/{id}", Tag: "api-keys", Tenant: true, Perm: access.APIKeysWrite, Summary: "Revoke an API key", Status: http.StatusNoContent, handler: s.revokeKey},
+
+		{Method: get, Path: "/session", Tag: "sessions", SessionOnly: true, Summary: "The current browser session and its CSRF token (send it as X-CSRF-Token on changes)", Response: "CurrentSession", handler: s.currentSession},
+		{Method: get, Path: "/sessions", Tag: "sessions", Summary: "Your active sessions", Response: "SessionList", handler: s.listSessions},
+		{Method: del, Path: "/sessions/{id}", Tag: "sessions", Tenant: true, Summary: "End a session (yours, or anyone's with sessions:manage)", Status: http.StatusNoContent, handler: s.endSession},
+		{Method: post, Path: "/session/reauth", Tag: "sessions", SessionOnly: true, Summary: "Confirm password and second factor; opens a short window for sensitive changes", Request: "Reauth", Status: http.StatusNoContent, handler: s.reauth},
+		{Method: post, Path: "/session/password", Tag: "sessions", SessionOnly: true, Summary: "Change your password; ends your other sessions", Request: "PasswordChange", Status: http.StatusNoContent, handler: s.changePassword},
+
+		{Method: post, Path: "/break-glass", Tag: "break-glass", Perm: access.BreakGlass, SessionOnly: true, Summary: "Activate emergency access for a limited time with a written reason (audited, raises an alert)", Request: "BreakGlassInput", Response: "Grant", Status: http.StatusCreated, handler: s.activateBreakGlass},
+		{Method: del, Path: "/break-glass", Tag: "break-glass", SessionOnly: true, Summary: "End your emergency access now", Status: http.StatusNoContent, handler: s.endBreakGlass},
+
+		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
+	}
+}
