@@ -1,0 +1,158 @@
+// Package outbox is the one door for outbound mail. Every source — the REST
+// API, SMTP submission, the gateway, campaigns, workflows, portal replies
+// and notifications, DSNs and alerts — hands its message to Submit, and
+// nothing else writes to the delivery queue. That single door is what makes
+// "encryption is never optional" checkable: one place to read, one place to
+// test.
+//
+// Submit, in order:
+//
+//  1. validates the message and envelope (a bad field is a
+//     *message.FieldError naming it; nothing is stored);
+//  2. asks package policy for each recipient's minimum transport level;
+//  3. inside one transaction — shared with concurrent submissions through
+//     group commit (store.Committer), so one fsync covers a batch —
+//     answers a repeated idempotency key with the first result, checks the
+//     sender domain is verified for the organization, seals the message
+//     and each recipient address with the keyring, checks suppressions
+//     through the keyed blind index, writes the message, its recipients,
+//     their events (and webhook deliveries) and the audit entry, and
+//     schedules delivery per destination domain;
+//  4. returns only after that transaction has committed: accepted means
+//     durable.
+//
+// A recipient whose required level the transport cannot provide yet (e2e,
+// portal — built by the encryption issue) is held, never sent below its
+// level.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/blindindex"
+	"github.com/carepost/carepost/internal/event"
+	"github.com/carepost/carepost/internal/keyring"
+	"github.com/carepost/carepost/internal/store"
+)
+
+// Scheduler arranges delivery of newly queued recipients, in the caller's
+// transaction (package delivery implements it).
+type Scheduler interface {
+	ScheduleTx(ctx context.Context, tx *store.Tx, orgID string, domains []string) error
+}
+
+// Domains says whether an organization may send from a domain (package
+// senderdomain implements it).
+type Domains interface {
+	Verified(ctx context.Context, q store.Querier, orgID, domain string) (bool, error)
+}
+
+// Deps are the services Submit uses.
+type Deps struct {
+	DB        *store.DB
+	Committer *store.Committer
+	Keys      *keyring.Keyring
+	Index     *blindindex.Indexer
+	Audit     *audit.Log
+	Events    *event.Recorder
+	Domains   Domains
+	Scheduler Scheduler
+}
+
+// Options tunes the outbox.
+type Options struct {
+	// Clock replaces time.Now.
+	Clock func() time.Time
+	// Lifetime is how long delivery is retried. Default 5 days.
+	Lifetime time.Duration
+	// MaxSize bounds a message as built. Default 25 MiB.
+	MaxSize int
+	// MaxRecipients bounds one message's envelope. Default 1000.
+	MaxRecipients int
+}
+
+func (o Options) withDefaults() Options {
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Lifetime <= 0 {
+		o.Lifetime = 5 * 24 * time.Hour
+	}
+	if o.MaxSize <= 0 {
+		o.MaxSize = 25 << 20
+	}
+	if o.MaxRecipients <= 0 {
+		o.MaxRecipients = 1000
+	}
+	return o
+}
+
+// Outbox accepts outbound mail.
+type Outbox struct {
+	deps Deps
+	opts Options
+}
+
+// New builds the outbox.
+func New(deps Deps, opts Options) *Outbox {
+	return &Outbox{deps: deps, opts: opts.withDefaults()}
+}
+
+var (
+	// ErrIdempotencyMismatch means an idempotency key was reused for a
+	// different request.
+	ErrIdempotencyMismatch = errors.New("this Idempotency-Key was already used for a different request")
+	errRetry               = errors.New("outbox: idempotency race, retry")
+)
+
+// Submit accepts a message; see the package documentation.
+func (o *Outbox) Submit(ctx context.Context, s Submission) (Result, error) {
+	p, err := o.prepare(s)
+	if err != nil {
+		return Result{}, err
+	}
+	for attempt := 0; ; attempt++ {
+		var res Result
+		err := o.deps.Committer.Do(ctx, func(tx *store.Tx) error {
+			var err error
+			res, err = o.commit(ctx, tx, s, p)
+			return err
+		})
+		// Two nodes (or committers) racing with one idempotency key: the
+		// loser's insert conflicts; the next attempt finds the winner.
+		if errors.Is(err, errRetry) && attempt < 3 {
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		return res, nil
+	}
+}
+
+// commit runs inside the shared transaction.
+func (o *Outbox) commit(ctx context.Context, tx *store.Tx, s Submission, p prepared) (Result, error) {
+	if s.IdempotencyKey != "" {
+		if res, ok, err := o.replay(ctx, tx, s); ok || err != nil {
+			return res, err
+		}
+	}
+	if o.deps.Domains != nil {
+		ok, err := o.deps.Domains.Verified(ctx, tx, s.OrgID, p.fromDomain)
+		if err != nil {
+			return Result{}, fmt.Errorf("check sender domain: %w", err)
+		}
+		if !ok {
+			return Result{}, fieldError(p.fromField, "the sender's domain is not a verified sending domain of your organization")
+		}
+	}
+	res, err := o.write(ctx, tx, s, p)
+	if errors.Is(err, store.ErrConflict) && s.IdempotencyKey != "" {
+		return Result{}, errRetry
+	}
+	return res, err
+}
