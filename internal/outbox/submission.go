@@ -64,7 +64,7 @@ type Submission struct {
 	DSN bool
 	// NonPHI is set only by callers that guarantee the content carries no
 	// PHI (it allows opportunistic TLS); when in doubt it stays false.
-	NonPHI bool
+	NonPHI   bool
 	Tags     []string
 	Metadata map[string]string
 }
