@@ -29,6 +29,12 @@ type Committer struct {
 	wg    sync.WaitGroup
 	stop  chan struct{}
 	once  sync.Once
+
+	// mu orders Do against Close: Do sends while holding the read lock,
+	// Close sets closed under the write lock, so after Close no request
+	// can enter the queue behind the workers' final drain.
+	mu     sync.RWMutex
+	closed bool
 }
 
 // CommitterOptions tunes a Committer.
@@ -74,13 +80,18 @@ func NewCommitter(db *DB, opts CommitterOptions) *Committer {
 // Do runs fn in a shared transaction and returns when it is committed.
 func (c *Committer) Do(ctx context.Context, fn func(*Tx) error) error {
 	req := &commitReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return ErrCommitterClosed
+	}
 	select {
 	case c.queue <- req:
-	case <-c.stop:
-		return ErrCommitterClosed
 	case <-ctx.Done():
+		c.mu.RUnlock()
 		return ctx.Err()
 	}
+	c.mu.RUnlock()
 	// Once queued, wait for the outcome even if ctx ends: the write may
 	// already be committing, and the caller must not report a failure for
 	// a write that became durable.
@@ -89,7 +100,12 @@ func (c *Committer) Do(ctx context.Context, fn func(*Tx) error) error {
 
 // Close stops accepting work, finishes queued batches and waits.
 func (c *Committer) Close() {
-	c.once.Do(func() { close(c.stop) })
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		c.mu.Unlock()
+		close(c.stop)
+	})
 	c.wg.Wait()
 }
 
