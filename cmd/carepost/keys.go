@@ -102,12 +102,8 @@ func keysRotate(ctx context.Context, e *env, a *app.App, scope string, wait bool
 			return fail(e, "%v", err)
 		}
 	}
-	jc, err := a.NewJobs(true)
-	if err != nil {
-		return fail(e, "%v", err)
-	}
 	for _, s := range scopes {
-		v, err := a.RotateScope(ctx, jc, s, audit.Actor{Type: audit.ActorSystem, ID: "cli"})
+		v, err := a.RotateScope(ctx, s, audit.Actor{Type: audit.ActorSystem, ID: "cli"})
 		if err != nil {
 			return fail(e, "%v", err)
 		}

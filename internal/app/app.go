@@ -23,11 +23,15 @@ import (
 
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
 	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/jobs"
 	"github.com/carepost/carepost/internal/keyring"
+	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/webhook"
 )
 
 // App holds the services of one carepost node.
@@ -42,6 +46,14 @@ type App struct {
 	Auth    *auth.Service
 	Metrics *prometheus.Registry
 	Clock   func() time.Time
+
+	// The sending pipeline's shared parts (messaging.go).
+	Jobs      *jobs.Client
+	Committer *store.Committer
+	Index     *blindindex.Indexer
+	Webhooks  *webhook.Service
+	Events    *event.Recorder
+	Outbox    *outbox.Outbox
 }
 
 // Options adjusts Open for tests and CLI commands.
@@ -119,7 +131,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 	a.Audit = audit.New(a.DB, audit.Options{Clock: a.Clock, Signer: signer})
 	a.Auth = auth.New(a.DB, auth.Options{Clock: a.Clock, Keys: a.Keys, Audit: a.Audit, Log: a.Log})
-	return nil
+	return a.openMessaging()
 }
 
 // Migrate applies carepost's and the job engine's migrations.
@@ -157,5 +169,10 @@ func (a *App) MigrationsCurrent(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops group commit and releases the database.
+func (a *App) Close() error {
+	if a.Committer != nil {
+		a.Committer.Close()
+	}
+	return a.DB.Close()
+}

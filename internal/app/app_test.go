@@ -221,7 +221,7 @@ func TestRotateScopeReencryptsInTheBackground(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- node.Run(runCtx) }()
 		defer func() { cancel(); <-done }()
-		v, err := a.RotateScope(ctx, node.Jobs, keyring.SystemScope, audit.Actor{Type: audit.ActorSystem, ID: "test"})
+		v, err := a.RotateScope(ctx, keyring.SystemScope, audit.Actor{Type: audit.ActorSystem, ID: "test"})
 		if err != nil || v != 2 {
 			t.Fatalf("rotate: v=%d err=%v", v, err)
 		}

@@ -34,10 +34,7 @@ func (a *App) NewNode() (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	jc, err := a.NewJobs(false)
-	if err != nil {
-		return nil, err
-	}
+	jc := a.Jobs
 	mux := http.NewServeMux()
 	a.routes(mux)
 	h := a.Config.HTTP

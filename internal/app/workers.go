@@ -151,7 +151,7 @@ func (w *rotationCheckWorker) Work(ctx context.Context, _ *river.Job[RotationChe
 	for _, s := range status {
 		for _, v := range s.Versions {
 			if v.Version == s.Current && now.Sub(v.CreatedAt) >= interval {
-				if _, err := w.app.RotateScope(ctx, w.jobs, s.Scope, audit.Actor{Type: audit.ActorSystem}); err != nil {
+				if _, err := w.app.RotateScope(ctx, s.Scope, audit.Actor{Type: audit.ActorSystem}); err != nil {
 					return err
 				}
 			}
@@ -162,7 +162,8 @@ func (w *rotationCheckWorker) Work(ctx context.Context, _ *river.Job[RotationChe
 
 // RotateScope adds a new data-key version for scope and, in the same
 // transaction, audits it and schedules re-encryption of the old rows.
-func (a *App) RotateScope(ctx context.Context, jc *jobs.Client, scope string, actor audit.Actor) (int, error) {
+func (a *App) RotateScope(ctx context.Context, scope string, actor audit.Actor) (int, error) {
+	jc := a.Jobs
 	var version int
 	err := a.DB.Tx(ctx, func(tx *store.Tx) error {
 		v, err := a.Keys.Rotate(ctx, tx, scope)
@@ -197,23 +198,25 @@ func (a *App) RotateScope(ctx context.Context, jc *jobs.Client, scope string, ac
 // organization's own chain, or the system chain.
 func auditChain(scope string) string { return scope }
 
-// NewJobs builds the job client with the foundation's workers and periodic
-// jobs. insertOnly clients (CLI commands) schedule work without running it.
-func (a *App) NewJobs(insertOnly bool) (*jobs.Client, error) {
+// newJobs builds the node's one job client with every worker and periodic
+// job registered. It is built in Open, not only for serve: River refuses to
+// insert job kinds its client has no worker for, and every command may
+// insert (a CLI key rotation, a submission from a test). Only NewNode starts
+// it, so commands schedule work without running it.
+func (a *App) newJobs(extra func(*river.Workers)) (*jobs.Client, error) {
 	opts := jobs.Options{
 		Workers:           a.Config.Jobs.Workers,
 		FetchPollInterval: a.Config.Jobs.FetchPollInterval.Duration(),
 		Logger:            a.Log.With("component", "jobs"),
 	}
-	if insertOnly {
-		return jobs.New(a.DB, nil, nil, opts)
-	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &checkpointWorker{app: a})
 	river.AddWorker(workers, &reencryptWorker{app: a})
 	river.AddWorker(workers, &pruneWorker{app: a})
-	rc := &rotationCheckWorker{app: a}
-	river.AddWorker(workers, rc)
+	river.AddWorker(workers, &rotationCheckWorker{app: a})
+	if extra != nil {
+		extra(workers)
+	}
 	periodic := []*river.PeriodicJob{
 		river.NewPeriodicJob(river.PeriodicInterval(a.Config.Audit.CheckpointInterval.Duration()),
 			func() (river.JobArgs, *river.InsertOpts) { return CheckpointArgs{}, nil },
@@ -225,10 +228,5 @@ func (a *App) NewJobs(insertOnly bool) (*jobs.Client, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return RotationCheckArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "keys_rotation_check"}),
 	}
-	jc, err := jobs.New(a.DB, workers, periodic, opts)
-	if err != nil {
-		return nil, err
-	}
-	rc.jobs = jc
-	return jc, nil
+	return jobs.New(a.DB, workers, periodic, opts)
 }

@@ -25,6 +25,8 @@ type Config struct {
 	Log Log `toml:"log"`
 	// Demo configures demo mode for trying carepost out.
 	Demo Demo `toml:"demo"`
+	// Webhooks configures outbound webhook delivery.
+	Webhooks Webhooks `toml:"webhooks"`
 
 	warnings []string // from Load; see Warnings
 }
@@ -181,6 +183,17 @@ type Demo struct {
 	// delivering it, for trying carepost out on a fresh machine.
 	// Default: false.
 	Enabled bool `toml:"enabled" doc:"whether to capture outbound mail locally instead of delivering it, for trying carepost out"`
+}
+
+// Webhooks is the [webhooks] section.
+type Webhooks struct {
+	// Allow lists address ranges webhook receivers may use although the
+	// SSRF guard refuses them by default (loopback, private, link-local,
+	// metadata), for receivers on an internal network. Default: [].
+	Allow []netip.Prefix `toml:"allow" doc:"address ranges webhook receivers may use although the SSRF guard refuses them by default (loopback, private, link-local, metadata)"`
+	// AllowHTTP is whether to permit http:// webhook URLs, for development
+	// and tests only: production receivers use https. Default: false.
+	AllowHTTP bool `toml:"allow_http" doc:"whether to permit http:// webhook URLs, for development and tests only"`
 }
 
 // Defaults returns the configuration carepost runs with when nothing is

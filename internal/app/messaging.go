@@ -1,0 +1,43 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/riverqueue/river"
+
+	"github.com/carepost/carepost/internal/blindindex"
+	"github.com/carepost/carepost/internal/event"
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/webhook"
+)
+
+// openMessaging wires the sending pipeline's shared parts: group commit,
+// the blind index, the job client (with every worker), webhooks, events and
+// the outbox.
+func (a *App) openMessaging() error {
+	a.Index = blindindex.New(a.Blobs)
+	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
+	whOpts := webhook.Options{Allow: a.Config.Webhooks.Allow, AllowHTTP: a.Config.Webhooks.AllowHTTP,
+		Logger: a.Log.With("component", "webhook")}
+	whWorker, err := webhook.NewWorker(a.DB, a.Keys, whOpts)
+	if err != nil {
+		return fmt.Errorf("webhook worker: %w", err)
+	}
+	a.Jobs, err = a.newJobs(func(w *river.Workers) {
+		river.AddWorker(w, whWorker)
+	})
+	if err != nil {
+		return err
+	}
+	a.Webhooks, err = webhook.New(a.DB, a.Keys, a.Jobs, whOpts)
+	if err != nil {
+		return fmt.Errorf("webhooks: %w", err)
+	}
+	a.Events = event.New(a.Webhooks, a.Clock)
+	a.Keys.Register(store.MessagesTable())
+	a.Keys.Register(store.RecipientsTable())
+	a.Outbox = outbox.New(outbox.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Index: a.Index, Audit: a.Audit,
+		Events: a.Events}, outbox.Options{Clock: a.Clock})
+	return nil
+}
