@@ -27,6 +27,11 @@ type Config struct {
 	Demo Demo `toml:"demo"`
 	// Webhooks configures outbound webhook delivery.
 	Webhooks Webhooks `toml:"webhooks"`
+	// Submission configures SMTP submission with API keys (ports 587, 465).
+	Submission Submission `toml:"submission"`
+	// Gateway configures the relay for Microsoft 365, Google Workspace and
+	// on-premises connectors.
+	Gateway Gateway `toml:"gateway"`
 
 	warnings []string // from Load; see Warnings
 }
@@ -225,7 +230,9 @@ func Defaults() *Config {
 			Workers:           20,
 			FetchPollInterval: Duration(time.Second),
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:        Log{Level: "info", Format: "text"},
+		Submission: defaultSubmission(),
+		Gateway:    defaultGateway(),
 	}
 }
 
