@@ -18,13 +18,15 @@ func MaskPHI(perms Set, value string) string {
 }
 
 // CanReadMessage says whether a principal may see a message's content: its
-// sender may, and so may holders of messages:read_all (HIPAA minimum
-// necessary: a compliance officer sees delivery records, not content).
+// sender may (while holding messages:send, so an API key scoped to reports
+// does not read its owner's mail), and so may holders of messages:read_all
+// (HIPAA minimum necessary: a compliance officer sees delivery records, not
+// content).
 func CanReadMessage(perms Set, principalUserID, senderUserID string) bool {
 	if perms.Has(MessagesReadAll) {
 		return true
 	}
-	return principalUserID != "" && principalUserID == senderUserID
+	return perms.Has(MessagesSend) && principalUserID != "" && principalUserID == senderUserID
 }
 
 // SmallCellFloor is the default minimum group size reported to principals

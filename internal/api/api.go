@@ -26,8 +26,13 @@ import (
 	"sync"
 
 	"github.com/carepost/carepost/internal/access"
+	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/httpserver"
+	"github.com/carepost/carepost/internal/keyring"
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webauth"
 )
 
@@ -39,6 +44,11 @@ type Deps struct {
 	Auth    *auth.Service
 	WebAuth *webauth.Authenticator
 	Log     *slog.Logger
+	DB      *store.DB
+	Keys    *keyring.Keyring
+	Audit   *audit.Log
+	Outbox  *outbox.Outbox
+	Events  *event.Recorder
 }
 
 // Server is the REST API.

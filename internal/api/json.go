@@ -11,6 +11,8 @@ import (
 
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/httpserver"
+	"github.com/carepost/carepost/internal/message"
+	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
 )
 
@@ -57,7 +59,15 @@ func jsonError(err error) error {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var in *auth.InputError
 	var thr *auth.ThrottledError
+	var fes message.FieldErrors
+	var fe *message.FieldError
 	switch {
+	case errors.As(err, &fes) && len(fes) > 0:
+		writeFieldErrors(w, r, fes)
+	case errors.As(err, &fe):
+		writeFieldErrors(w, r, message.FieldErrors{fe})
+	case errors.Is(err, outbox.ErrIdempotencyMismatch):
+		httpserver.WriteError(w, r, http.StatusUnprocessableEntity, "idempotency_mismatch", err.Error(), "Idempotency-Key")
 	case errors.As(err, &in):
 		httpserver.WriteError(w, r, http.StatusBadRequest, "invalid_request", in.Msg, in.Field)
 	case errors.As(err, &thr):
@@ -79,6 +89,19 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		s.deps.Log.Error("api request failed", "request_id", httpserver.Info(r.Context()).ID, "route", r.Pattern, "err", err)
 		httpserver.WriteError(w, r, http.StatusInternalServerError, "internal", "internal server error", "")
 	}
+}
+
+// writeFieldErrors answers 400 naming the first field, with every problem
+// listed so a client can fix them at once. Messages never carry values.
+func writeFieldErrors(w http.ResponseWriter, r *http.Request, fes message.FieldErrors) {
+	var b struct {
+		httpserver.ErrorBody
+		Errors message.FieldErrors `json:"errors"`
+	}
+	b.Error.Code, b.Error.Message, b.Error.Field = "invalid_request", fes[0].Msg, fes[0].Field
+	b.RequestID = httpserver.Info(r.Context()).ID
+	b.Errors = fes
+	httpserver.WriteJSON(w, http.StatusBadRequest, b)
 }
 
 func (s *Server) ok(w http.ResponseWriter, status int, v any) {

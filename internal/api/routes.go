@@ -45,6 +45,13 @@ func (s *Server) table() []Route {
 		{Method: post, Path: "/break-glass", Tag: "break-glass", Perm: access.BreakGlass, SessionOnly: true, Summary: "Activate emergency access for a limited time with a written reason (audited, raises an alert)", Request: "BreakGlassInput", Response: "Grant", Status: http.StatusCreated, handler: s.activateBreakGlass},
 		{Method: del, Path: "/break-glass", Tag: "break-glass", SessionOnly: true, Summary: "End your emergency access now", Status: http.StatusNoContent, handler: s.endBreakGlass},
 
+		{Method: post, Path: "/messages", Tag: "messages", Perm: access.MessagesSend, Summary: "Send a message; answers 202 once it is durably queued (Idempotency-Key header supported)", Request: "SendMessage", Response: "Submitted", Status: http.StatusAccepted, handler: s.sendMessage},
+		{Method: post, Path: "/messages/raw", Tag: "messages", Perm: access.MessagesSend, Summary: "Send a whole RFC 5322 message (base64) to envelope recipients", Request: "SendRaw", Response: "Submitted", Status: http.StatusAccepted, handler: s.sendRaw},
+		{Method: get, Path: "/messages", Tag: "messages", Summary: "List messages, newest first (status, since, cursor, limit)", Response: "MessageList", handler: s.listMessages},
+		{Method: get, Path: "/messages/{id}", Tag: "messages", Tenant: true, Summary: "A message's delivery record: per-recipient state and security receipt", Response: "Message", handler: s.getMessage},
+		{Method: get, Path: "/messages/{id}/content", Tag: "messages", Tenant: true, Summary: "A message's content, for its sender or holders of messages:read_all (audited)", Response: "MessageContent", handler: s.getMessageContent},
+		{Method: get, Path: "/events", Tag: "events", Summary: "Delivery events after a cursor (since=<event id>), oldest first", Response: "EventList", handler: s.listEvents},
+
 		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
 	}
 }

@@ -290,3 +290,23 @@ func Matrix(t *testing.T, e *Env, routes []api.Route, fixtures map[string]Fixtur
 		})
 	}
 }
+
+// Sender returns a From address the tenant may send from: in its own
+// domain (a.example for A, b.example for B).
+func (e *Env) Sender(t *testing.T, tn *Tenant) string {
+	t.Helper()
+	return "clinic@" + strings.Split(tn.Owner.Email, "@")[1]
+}
+
+// KeyWith creates an API key of the tenant's owner limited to scopes and
+// returns its token.
+func (e *Env) KeyWith(t *testing.T, tn *Tenant, scopes ...string) string {
+	t.Helper()
+	r := e.DoSession(t, tn.Session, tn.CSRF, "POST", api.Prefix+"/api-keys", map[string]any{"name": "scoped", "scopes": scopes})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create scoped key: %d %s", r.Status, r.Body)
+	}
+	var out struct{ Token string }
+	r.JSON(t, &out)
+	return out.Token
+}
