@@ -1,0 +1,189 @@
+package message
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// The seed corpora are in testdata/fuzz/<FuzzName>; run for example
+// "go test -fuzz FuzzInspect ./internal/message" to search further.
+
+func FuzzParseAddress(f *testing.F) {
+	for _, s := range []string{"pat@example.org", "Pat Doe <pat@Example.ORG>", `"Doe, Pat" <p@x.example>`,
+		"=?utf-8?q?J=C3=BCrgen?= <j@bücher.example>", "jürgen@example.org", "a@[1.2.3.4]", "a\r\n@b.example"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := ParseAddress(s)
+		if err != nil {
+			return
+		}
+		local, domain, _ := strings.Cut(a.Email, "@")
+		switch {
+		case hasControl(a.Name) || hasControl(a.Email):
+			t.Fatalf("control character in %+v", a)
+		case local == "" || len(local) > maxLocalPart || domain == "" || len(domain) > maxDomain:
+			t.Fatalf("length rules broken: %+v", a)
+		case domain != strings.ToLower(domain) || !isASCII(domain):
+			t.Fatalf("domain not normalized: %q", domain)
+		}
+		back, err := ParseAddress(a.String())
+		if err != nil || back != a {
+			t.Fatalf("String() %q does not parse back to %+v: %+v, %v", a.String(), a, back, err)
+		}
+	})
+}
+
+func FuzzInspect(f *testing.F) {
+	f.Add([]byte("Subject: x\r\n\r\nbody\r\n"))
+	f.Add(nested(3))
+	f.Add(manyParts(3))
+	if raw, err := Build(sampleDraft(), fixedOptions()); err == nil {
+		f.Add(raw)
+	}
+	lim := Limits{MaxHeaderBytes: 4096, MaxDepth: 6, MaxParts: 40, MaxContentBytes: 64 << 10, MaxTextBytes: 2048}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p, err := Inspect(raw, lim)
+		if err != nil {
+			return
+		}
+		text, _ := p.TextContent()
+		if len(text) > lim.MaxTextBytes || !utf8.ValidString(text) {
+			t.Fatalf("TextContent: %d bytes, valid UTF-8 %v", len(text), utf8.ValidString(text))
+		}
+		n := 0
+		for _, a := range p.Attachments {
+			n += len(a.Content)
+		}
+		if n > lim.MaxContentBytes || len(p.Attachments) > lim.MaxParts {
+			t.Fatalf("limits exceeded: %d bytes in %d parts", n, len(p.Attachments))
+		}
+	})
+}
+
+func FuzzHeaderEdit(f *testing.F) {
+	f.Add([]byte(relayMsg), "Subject", "Lab results")
+	f.Add([]byte("A: 1\nB: 2\n\nbody"), "b", "x")
+	f.Add([]byte("Subject: x"), "Subject", strings.Repeat("long ", 30))
+	f.Fuzz(func(t *testing.T, raw []byte, name, value string) {
+		before, err := HeaderFields(raw)
+		if err != nil {
+			return
+		}
+		body := bodyOf(t, raw)
+		others := func(fs []HeaderField) [][]byte {
+			var out [][]byte
+			for _, f := range fs {
+				if !strings.EqualFold(f.Name, name) {
+					out = append(out, bytes.TrimRight(f.Raw, "\r\n"))
+				}
+			}
+			return out
+		}
+		check := func(op string, out []byte, err error, wantCount int) {
+			if err != nil {
+				if !errors.Is(err, errHeaderName) && !errors.Is(err, errHeaderControl) && !errors.Is(err, errHeaderASCII) && !errors.Is(err, errHeaderLong) {
+					t.Fatalf("%s: unexpected error %v", op, err)
+				}
+				return
+			}
+			after, err := HeaderFields(out)
+			if err != nil {
+				t.Fatalf("%s: result does not parse: %v", op, err)
+			}
+			if !bytes.Equal(bodyOf(t, out), body) {
+				t.Fatalf("%s: body changed", op)
+			}
+			a, b := others(before), others(after)
+			if len(a) != len(b) {
+				t.Fatalf("%s: other fields changed: %q vs %q", op, a, b)
+			}
+			for i := range a {
+				if !bytes.Equal(a[i], b[i]) {
+					t.Fatalf("%s: field %d changed: %q vs %q", op, i, a[i], b[i])
+				}
+			}
+			count := 0
+			for _, f := range after {
+				if strings.EqualFold(f.Name, name) {
+					count++
+					if f.Value != strings.Trim(value, " ") {
+						t.Fatalf("%s: value %q, want %q", op, f.Value, value)
+					}
+				}
+			}
+			if wantCount >= 0 && count != wantCount {
+				t.Fatalf("%s: %d fields named %q, want %d", op, count, name, wantCount)
+			}
+		}
+		out, err := SetHeader(raw, name, value)
+		check("set", out, err, 1)
+		out, err = RemoveHeader(raw, name)
+		check("remove", out, err, 0)
+		out, err = PrependHeader(raw, name, value)
+		if err == nil && !bytes.HasPrefix(out, []byte(name+":")) {
+			t.Fatalf("prepend: not first: %q", out)
+		}
+	})
+}
+
+// bodyOf returns what follows the header section.
+func bodyOf(t *testing.T, raw []byte) []byte {
+	h, err := parseRawHeader(raw, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw[h.bodyStart:]
+}
+
+// FuzzBuild checks the line rules on Build output for random drafts, and
+// that Inspect gives the content back.
+func FuzzBuild(f *testing.F) {
+	f.Add("Subject", "Pat Doe", "text\n", "<p>html</p>", "a.pdf", []byte("%PDF"), false)
+	f.Add("Résultats =?x?=", "Zoë", "\r\r\n\n"+strings.Repeat("x", 2000), "", "Résumé.txt", []byte{0, 1, 2}, true)
+	f.Fuzz(func(t *testing.T, subject, name, text, html, filename string, content []byte, inline bool) {
+		d := Draft{
+			From:    Address{Name: name, Email: "sender@clinic.example"},
+			To:      []Address{{Name: name, Email: "pat@patient.example"}},
+			Subject: subject, Text: text, HTML: html,
+		}
+		if filename != "" {
+			d.Attachments = []Attachment{{Filename: filename, ContentType: "application/octet-stream", Content: content, Inline: inline, ContentID: "c@x"}}
+		}
+		raw, err := Build(d, BuildOptions{})
+		if err != nil {
+			var fe FieldErrors
+			if !errors.As(err, &fe) {
+				t.Fatalf("Build failed without FieldErrors: %v", err)
+			}
+			return
+		}
+		assertLineRules(t, raw)
+		p, err := Inspect(raw, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantText, wantHTML := crlf(text), crlf(html)
+		if filename == "" && (text == "" || html == "") {
+			// A single text part ends the message, which ends in CRLF.
+			if text != "" && !strings.HasSuffix(wantText, "\r\n") {
+				wantText += "\r\n"
+			}
+			if html != "" && !strings.HasSuffix(wantHTML, "\r\n") {
+				wantHTML += "\r\n"
+			}
+		}
+		if p.Subject != strings.TrimSpace(subject) || p.Text != wantText || p.HTML != wantHTML {
+			t.Fatalf("round trip: subject %q text %q html %q", p.Subject, p.Text, p.HTML)
+		}
+		if len(p.From) != 1 || p.From[0].Name != name {
+			t.Fatalf("round trip: from %+v, defects %v", p.From, p.Defects)
+		}
+		if filename != "" && (len(p.Attachments) != 1 || !bytes.Equal(p.Attachments[0].Content, content) || p.Attachments[0].Filename != filename) {
+			t.Fatalf("round trip: attachments %+v", p.Attachments)
+		}
+	})
+}

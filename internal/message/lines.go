@@ -1,0 +1,53 @@
+package message
+
+// LineReport describes the line structure of a raw message: the properties
+// SMTP and DKIM care about. Inspect reports them and callers decide; Build's
+// output always has BareCR and BareLF false and Longest at most 998.
+type LineReport struct {
+	// BareCR: a CR not followed by LF. BareLF: an LF not preceded by CR.
+	// RFC 5322 section 2.3 forbids both; SMTP servers treat them
+	// differently (the root of SMTP smuggling), so a relay must not pass
+	// them on unchanged.
+	BareCR, BareLF bool
+	// Longest is the longest line in octets without its line ending. RFC
+	// 5322 section 2.1.1 and RFC 5321 section 4.5.3.1.6 cap it at 998.
+	Longest int
+	// NUL: the message contains a zero octet (RFC 5322 section 2.3).
+	NUL bool
+	// EightBit: the message contains octets above 127, so it needs
+	// 8BITMIME (RFC 6152) or SMTPUTF8 (RFC 6531) from the next hop.
+	EightBit bool
+}
+
+// ScanLines reports the line structure of raw in one pass.
+func ScanLines(raw []byte) LineReport {
+	var r LineReport
+	lineStart := 0
+	for i, c := range raw {
+		switch {
+		case c == '\n':
+			end := i
+			if i > 0 && raw[i-1] == '\r' {
+				end--
+			} else {
+				r.BareLF = true
+			}
+			if n := end - lineStart; n > r.Longest {
+				r.Longest = n
+			}
+			lineStart = i + 1
+		case c == '\r':
+			if i+1 >= len(raw) || raw[i+1] != '\n' {
+				r.BareCR = true
+			}
+		case c == 0:
+			r.NUL = true
+		case c >= 0x80:
+			r.EightBit = true
+		}
+	}
+	if n := len(raw) - lineStart; n > r.Longest {
+		r.Longest = n
+	}
+	return r
+}
