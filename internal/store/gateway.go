@@ -130,3 +130,15 @@ func gatewayOneRow(res interface{ RowsAffected() (int64, error) }, err error, fo
 	}
 	return nil
 }
+
+// SenderDomainOwner returns the organization that has domain as a verified
+// sender domain, or ErrNotFound. The gateway uses it to tell apart
+// organizations whose connectors share a source (a provider's ranges).
+func SenderDomainOwner(ctx context.Context, q Querier, domain string) (string, error) {
+	var org string
+	err := Scan(q.QueryRow(ctx, `SELECT org_id FROM sender_domains WHERE domain = ? AND status = 'verified'`, domain), &org)
+	if err != nil {
+		return "", fmt.Errorf("sender domain owner: %w", err)
+	}
+	return org, nil
+}
