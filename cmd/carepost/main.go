@@ -43,6 +43,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the carepost server (HTTPS, background jobs)", runServe},
 		{"migrate", "apply or report database migrations (up, status)", runMigrate},
+		{"init", "create the first organization and its owner (one-time password)", runInit},
+		{"user", "administer users without the web (list, create, disable, reset-mfa)", runUser},
 		{"config", "print the effective configuration, secrets redacted (show, keys, check)", runConfig},
 		{"keys", "inspect and rotate encryption keys (status, rotate, rotate-kek, rewrap, generate-kek)", runKeys},
 		{"audit", "verify or export the tamper-evident audit log (verify, export)", runAudit},
