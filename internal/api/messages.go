@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
@@ -209,5 +208,3 @@ func (s *Server) readAudit(r *http.Request, p auth.Principal, messageID string) 
 		TargetType: "message", TargetID: messageID, Outcome: audit.Success})
 	return err
 }
-
-func isTrue(v string) bool { return strings.EqualFold(v, "true") || v == "1" }

@@ -134,8 +134,7 @@ func (RotationCheckArgs) Kind() string { return "keys_rotation_check" }
 
 type rotationCheckWorker struct {
 	river.WorkerDefaults[RotationCheckArgs]
-	app  *App
-	jobs *jobs.Client
+	app *App
 }
 
 func (w *rotationCheckWorker) Work(ctx context.Context, _ *river.Job[RotationCheckArgs]) error {
