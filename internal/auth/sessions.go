@@ -46,7 +46,7 @@ func sessionView(r store.SessionRow, idle, lifetime time.Duration) Session {
 func expiry(r store.SessionRow, now time.Time, idle, lifetime time.Duration) string {
 	switch {
 	case !r.EndedAt.IsZero():
-		return r.EndReason
+		return "ended"
 	case !now.Before(r.CreatedAt.Add(lifetime)):
 		return "expired"
 	case now.Sub(r.LastSeenAt) >= idle:
