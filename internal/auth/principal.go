@@ -87,8 +87,10 @@ func (p Principal) FreshAuth(now time.Time, window time.Duration) bool {
 	if p.SessionID == "" || p.ReauthAt.IsZero() {
 		return false
 	}
-	// A ReauthAt slightly ahead of now (another node's clock) still counts.
-	return now.Sub(p.ReauthAt) <= window
+	// A ReauthAt slightly ahead of now (another node's clock) still
+	// counts; one far ahead does not.
+	d := now.Sub(p.ReauthAt)
+	return d <= window && d > -window
 }
 
 // requireFresh checks perms, then freshness.
