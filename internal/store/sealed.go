@@ -15,7 +15,9 @@ import (
 // data-key version that sealed all of that row's sealed Columns, and
 // ScopeColumn names the keyring scope (the organization id, or "system").
 // Each sealed column is bound to (scope, Table, column, id) as its AAD, with
-// the id read from IDColumn as text. A table registered this way should have
+// the id read from IDColumn as text. Version 0 means the row holds nothing
+// sealed yet (a user who has not enrolled TOTP): such rows are neither
+// counted nor re-encrypted. A table registered this way should have
 // an index on (ScopeColumn, VersionColumn), as blobs does.
 //
 // Identifiers are interpolated into SQL, so Validate accepts only
@@ -80,8 +82,8 @@ func CountSealedByVersion(ctx context.Context, q Querier, t SealedTable, scope s
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	query := fmt.Sprintf(`SELECT %s, count(*) FROM %s WHERE %s = ? GROUP BY %s`,
-		t.VersionColumn, t.Table, t.ScopeColumn, t.VersionColumn)
+	query := fmt.Sprintf(`SELECT %s, count(*) FROM %s WHERE %s = ? AND %s > 0 GROUP BY %s`,
+		t.VersionColumn, t.Table, t.ScopeColumn, t.VersionColumn, t.VersionColumn)
 	rows, err := q.Query(ctx, query, scope)
 	if err != nil {
 		return nil, fmt.Errorf("count sealed rows of %s: %w", t.Table, err)
@@ -108,7 +110,7 @@ func CountSealed(ctx context.Context, q Querier, t SealedTable) ([]SealedCount, 
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	query := fmt.Sprintf(`SELECT %[1]s, %[2]s, count(*) FROM %[3]s GROUP BY %[1]s, %[2]s ORDER BY %[1]s, %[2]s`,
+	query := fmt.Sprintf(`SELECT %[1]s, %[2]s, count(*) FROM %[3]s WHERE %[2]s > 0 GROUP BY %[1]s, %[2]s ORDER BY %[1]s, %[2]s`,
 		t.ScopeColumn, t.VersionColumn, t.Table)
 	rows, err := q.Query(ctx, query)
 	if err != nil {
@@ -138,9 +140,9 @@ func SealedRowsBelow(ctx context.Context, q Querier, t SealedTable, scope string
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	query := fmt.Sprintf(`SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s < ? ORDER BY %s LIMIT ?`,
+	query := fmt.Sprintf(`SELECT %s, %s, %s FROM %s WHERE %s = ? AND %s > 0 AND %s < ? ORDER BY %s LIMIT ?`,
 		t.IDColumn, t.VersionColumn, strings.Join(t.Columns, ", "), t.Table,
-		t.ScopeColumn, t.VersionColumn, t.IDColumn)
+		t.ScopeColumn, t.VersionColumn, t.VersionColumn, t.IDColumn)
 	if _, inTx := q.(*Tx); inTx && q.Driver() == Postgres {
 		query += " FOR UPDATE"
 	}
