@@ -45,6 +45,8 @@ func commands() []command {
 		{"migrate", "apply or report database migrations (up, status)", runMigrate},
 		{"init", "create the first organization and its owner (one-time password)", runInit},
 		{"user", "administer users without the web (list, create, disable, reset-mfa)", runUser},
+		{"apikey", "create an API key for a user without the web (create)", runAPIKey},
+		{"domain", "manage sender domains and their DKIM keys (add, verify, show, list, delete)", runDomain},
 		{"config", "print the effective configuration, secrets redacted (show, keys, check)", runConfig},
 		{"keys", "inspect and rotate encryption keys (status, rotate, rotate-kek, rewrap, generate-kek)", runKeys},
 		{"audit", "verify or export the tamper-evident audit log (verify, export)", runAudit},

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -232,4 +233,31 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+func TestAPIKeyCommandMintsAWorkingKey(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	code, out, errs := carepost(t, dir, nil, "init", "--org", "Riverside Clinic", "--owner", "owner@riverside.example")
+	if code != exitOK {
+		t.Fatalf("init: %d %s %s", code, out, errs)
+	}
+	m := regexp.MustCompile(`org_[0-9a-z]{26}`).FindString(out)
+	if m == "" {
+		t.Fatalf("init printed no organization id:\n%s", out)
+	}
+	if code, _, errs := carepost(t, dir, nil, "apikey", "create", "--org", m, "--email", "owner@riverside.example", "--name", "ehr", "--scope", "root:all"); code != exitFailure || !strings.Contains(errs, "root:all") {
+		t.Fatalf("unknown scope: %d %s", code, errs)
+	}
+	code, out, errs = carepost(t, dir, nil, "apikey", "create", "--org", m, "--email", "owner@riverside.example", "--name", "ehr", "--scope", "messages:send")
+	if code != exitOK || !regexp.MustCompile(`token \(shown only now\): cpk_[0-9a-z]{8}_\S{32}`).MatchString(out) {
+		t.Fatalf("apikey create: %d %s %s", code, out, errs)
+	}
+	if code, _, _ := carepost(t, dir, nil, "apikey", "create", "--org", "org_00000000000000000000000000", "--email", "owner@riverside.example", "--name", "x", "--scope", "messages:send"); code != exitFailure {
+		t.Fatalf("another organization's user: %d", code)
+	}
+	code, out, _ = carepost(t, dir, nil, "audit", "export")
+	if code != exitOK || !strings.Contains(out, `"action":"apikey.create"`) || !strings.Contains(out, `"actor_id":"cli"`) {
+		t.Fatalf("the key creation is not audited as the CLI: %s", out)
+	}
 }
