@@ -32,6 +32,7 @@ import (
 	"github.com/carepost/carepost/internal/httpserver"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webauth"
 )
@@ -49,6 +50,7 @@ type Deps struct {
 	Audit   *audit.Log
 	Outbox  *outbox.Outbox
 	Events  *event.Recorder
+	Domains *senderdomain.Service
 }
 
 // Server is the REST API.

@@ -60,6 +60,18 @@ func fixtures() map[string]apitest.Fixture {
 		}
 		return s.ID
 	}
+	domain := func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string {
+		t.Helper()
+		var out struct {
+			Domain struct{ ID string } `json:"domain"`
+		}
+		r := e.Do(t, tn.Key, "POST", v1+"/domains", map[string]any{"domain": "m" + randomSuffix(t) + ".example.org"})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("add domain: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &out)
+		return out.Domain.ID
+	}
 	noBody := func(make func(*testing.T, *apitest.Env, *apitest.Tenant) string) apitest.Fixture {
 		return func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) { return make(t, e, tn), nil }
 	}
@@ -80,6 +92,9 @@ func fixtures() map[string]apitest.Fixture {
 		"DELETE /api-keys/{id}":      noBody(key),
 		"GET /messages/{id}":         noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
 		"GET /messages/{id}/content": noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
+		"GET /domains/{id}":          noBody(domain),
+		"POST /domains/{id}/verify":  noBody(domain),
+		"DELETE /domains/{id}":       noBody(domain),
 		// Runs last in the table: it ends organization A's owner session.
 		"DELETE /sessions/{id}": noBody(session),
 	}

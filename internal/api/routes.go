@@ -52,6 +52,12 @@ func (s *Server) table() []Route {
 		{Method: get, Path: "/messages/{id}/content", Tag: "messages", Tenant: true, Summary: "A message's content, for its sender or holders of messages:read_all (audited)", Response: "MessageContent", handler: s.getMessageContent},
 		{Method: get, Path: "/events", Tag: "events", Summary: "Delivery events after a cursor (since=<event id>), oldest first", Response: "EventList", handler: s.listEvents},
 
+		{Method: post, Path: "/domains", Tag: "domains", Perm: access.DomainsWrite, Summary: "Add a sender domain: generates its DKIM keys (RSA-2048 and Ed25519) and answers the DNS records to publish", Request: "DomainInput", Response: "DomainRecords", Status: http.StatusCreated, handler: s.addDomain},
+		{Method: get, Path: "/domains", Tag: "domains", Summary: "The organization's sender domains (domains:write or settings:write)", Response: "DomainList", handler: s.listDomains},
+		{Method: get, Path: "/domains/{id}", Tag: "domains", Tenant: true, Summary: "A sender domain with the records to publish and its last check (domains:write or settings:write)", Response: "DomainRecords", handler: s.getDomain},
+		{Method: post, Path: "/domains/{id}/verify", Tag: "domains", Tenant: true, Perm: access.DomainsWrite, Summary: "Read the domain's records back through DNS; both DKIM keys published verify it, SPF, DMARC and TLS-RPT are warnings", Response: "DomainCheck", handler: s.verifyDomain},
+		{Method: del, Path: "/domains/{id}", Tag: "domains", Tenant: true, Perm: access.DomainsWrite, Summary: "Delete a sender domain and its keys (refused while mail from it awaits delivery)", Status: http.StatusNoContent, handler: s.deleteDomain},
+
 		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
 	}
 }

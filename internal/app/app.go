@@ -26,10 +26,12 @@ import (
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
 	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/dns"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/jobs"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webhook"
 )
@@ -54,6 +56,11 @@ type App struct {
 	Webhooks  *webhook.Service
 	Events    *event.Recorder
 	Outbox    *outbox.Outbox
+
+	// DNS is the outbound resolver (nil when none could be configured) and
+	// Domains the sender domains (domains.go).
+	DNS     *dns.Resolver
+	Domains *senderdomain.Service
 }
 
 // Options adjusts Open for tests and CLI commands.
@@ -67,6 +74,11 @@ type Options struct {
 	// SkipKeys opens only the store: no key-encryption key, keyring or
 	// audit signer (`carepost migrate` needs none of them).
 	SkipKeys bool
+	// DNSServers replace the system resolver (/etc/resolv.conf) for
+	// outbound lookups, as "ip:port"; tests point them at a DNS server on
+	// loopback, and `carepost domain verify --dns-server` at one the
+	// operator names.
+	DNSServers []string
 }
 
 // Open builds the core services from cfg. cfg must already be resolved and
@@ -131,6 +143,9 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	}
 	a.Audit = audit.New(a.DB, audit.Options{Clock: a.Clock, Signer: signer})
 	a.Auth = auth.New(a.DB, auth.Options{Clock: a.Clock, Keys: a.Keys, Audit: a.Audit, Log: a.Log})
+	if err := a.openDomains(opts); err != nil {
+		return err
+	}
 	return a.openMessaging()
 }
 

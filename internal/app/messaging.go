@@ -38,6 +38,6 @@ func (a *App) openMessaging() error {
 	a.Keys.Register(store.MessagesTable())
 	a.Keys.Register(store.RecipientsTable())
 	a.Outbox = outbox.New(outbox.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Index: a.Index, Audit: a.Audit,
-		Events: a.Events}, outbox.Options{Clock: a.Clock})
+		Events: a.Events, Domains: a.Domains}, outbox.Options{Clock: a.Clock})
 	return nil
 }

@@ -14,11 +14,13 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/dns/dnstest"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
@@ -40,6 +43,7 @@ type Env struct {
 	URL    string
 	A, B   *Tenant
 	Clock  *Clock
+	DNS    *dnstest.Server // answers the node's DNS lookups: no test query leaves loopback
 	client *http.Client
 }
 
@@ -54,6 +58,9 @@ type Tenant struct {
 	// Session is the owner's browser session token from signing in, and
 	// CSRF its token for state changes.
 	Session, CSRF string
+
+	senderOnce sync.Once // the sender domain is added and verified once
+	senderErr  error
 }
 
 // Clock is a settable clock shared by the node (for expiry tests).
@@ -81,7 +88,8 @@ func New(t *testing.T, d store.Driver) *Env {
 		t.Fatal(err)
 	}
 	clock := &Clock{now: time.Now()}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: clock.Now})
+	dnsSrv := dnstest.New(t)
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: clock.Now, DNSServers: []string{dnsSrv.Addr()}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +102,7 @@ func New(t *testing.T, d store.Driver) *Env {
 	done := make(chan error, 1)
 	go func() { done <- node.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &Env{App: a, Node: node, URL: "https://" + node.Addr().String(), Clock: clock,
+	e := &Env{App: a, Node: node, URL: "https://" + node.Addr().String(), Clock: clock, DNS: dnsSrv,
 		client: &http.Client{Transport: insecure(), CheckRedirect: noRedirect}}
 	e.A = e.tenant(t, "Org A Clinic", "owner-a@a.example")
 	e.B = e.tenant(t, "Org B Hospital", "owner-b@b.example")
@@ -292,10 +300,40 @@ func Matrix(t *testing.T, e *Env, routes []api.Route, fixtures map[string]Fixtur
 }
 
 // Sender returns a From address the tenant may send from: in its own
-// domain (a.example for A, b.example for B).
+// domain (a.example for A, b.example for B), which the first call adds
+// and verifies as a customer would: POST /domains, the records published
+// on e.DNS, POST /domains/{id}/verify.
 func (e *Env) Sender(t *testing.T, tn *Tenant) string {
 	t.Helper()
-	return "clinic@" + strings.Split(tn.Owner.Email, "@")[1]
+	domain := strings.Split(tn.Owner.Email, "@")[1]
+	tn.senderOnce.Do(func() { tn.senderErr = e.verifySender(t, tn, domain) })
+	if tn.senderErr != nil {
+		t.Fatalf("verify sender domain %s: %v", domain, tn.senderErr)
+	}
+	return "clinic@" + domain
+}
+
+func (e *Env) verifySender(t *testing.T, tn *Tenant, domain string) error {
+	r := e.Do(t, tn.Key, "POST", api.Prefix+"/domains", map[string]any{"domain": domain})
+	if r.Status != http.StatusCreated {
+		return fmt.Errorf("add: %d %s", r.Status, r.Body)
+	}
+	var added struct {
+		Domain  struct{ ID string }
+		Records []struct{ Name, Value string }
+	}
+	if err := json.Unmarshal(r.Body, &added); err != nil {
+		return err
+	}
+	for _, rec := range added.Records {
+		e.DNS.AddTXT(rec.Name, rec.Value)
+	}
+	r = e.Do(t, tn.Key, "POST", api.Prefix+"/domains/"+added.Domain.ID+"/verify", nil)
+	var res struct{ Verified bool }
+	if err := json.Unmarshal(r.Body, &res); err != nil || r.Status != http.StatusOK || !res.Verified {
+		return fmt.Errorf("verify: %d %s", r.Status, r.Body)
+	}
+	return nil
 }
 
 // KeyWith creates an API key of the tenant's owner limited to scopes and

@@ -1,0 +1,28 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/carepost/carepost/internal/dns"
+	"github.com/carepost/carepost/internal/senderdomain"
+)
+
+// openDomains builds the sender-domain service and the resolver its checks
+// read DNS through. A machine without a usable resolver configuration still
+// opens: only the checks fail, with senderdomain.ErrNoResolver.
+func (a *App) openDomains(opts Options) error {
+	deps := senderdomain.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit}
+	r, err := dns.New(dns.Options{Servers: opts.DNSServers})
+	if err != nil {
+		a.Log.Warn("no DNS resolver: sender-domain checks cannot run", "err", err)
+	} else {
+		a.DNS, deps.Resolver = r, r
+	}
+	// The SPF, DMARC and TLS-RPT parts of the published records have no
+	// configuration keys yet, so SPF is left out and DMARC is quarantine.
+	a.Domains, err = senderdomain.New(deps, senderdomain.Options{Demo: a.Config.Demo.Enabled, Clock: a.Clock})
+	if err != nil {
+		return fmt.Errorf("sender domains: %w", err)
+	}
+	return nil
+}
