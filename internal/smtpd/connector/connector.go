@@ -45,28 +45,28 @@ const TenantHeader = "X-MS-Exchange-CrossTenant-Id"
 
 // Connector is a validated gateway connector.
 type Connector struct {
-	ID    string `json:"id"`
-	OrgID string `json:"-"`
-	Name  string `json:"name"`
+	ID    string
+	OrgID string
+	Name  string
 	// IPRanges are the source ranges connections may come from; empty
 	// means any address (then a certificate criterion is set).
-	IPRanges []netip.Prefix `json:"ip_ranges"`
+	IPRanges []netip.Prefix
 	// CertSHA256 pins client certificates by the SHA-256 of their DER, in
 	// lower-case hex.
-	CertSHA256 []string `json:"cert_sha256"`
+	CertSHA256 []string
 	// ClientCA is a PEM bundle of CA certificates; a client certificate
 	// chaining to one of them and valid for one of CertNames matches.
-	ClientCA  string   `json:"client_ca"`
-	CertNames []string `json:"cert_names"`
+	ClientCA  string
+	CertNames []string
 	// TenantID is the Microsoft 365 tenant whose mail this is; the
 	// message's TenantHeader must carry it. Empty: not checked.
-	TenantID string `json:"tenant_id"`
+	TenantID string
 	// RequireTLS refuses MAIL before STARTTLS. Always true when a
 	// certificate identifies the connector.
-	RequireTLS bool      `json:"require_tls"`
-	Enabled    bool      `json:"enabled"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
+	RequireTLS bool
+	Enabled    bool
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 
 	roots *x509.CertPool // ClientCA parsed; nil when empty
 }

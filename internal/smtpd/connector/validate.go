@@ -99,7 +99,7 @@ func validateRanges(in []string) ([]netip.Prefix, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(s)
 			if aerr != nil || a.Zone() != "" {
-				return nil, invalid(field, "is not an IP address or CIDR range")
+				return nil, invalid(field, "not an IP address or CIDR range")
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
@@ -107,10 +107,10 @@ func validateRanges(in []string) ([]netip.Prefix, error) {
 			p = netip.PrefixFrom(p.Addr().Unmap(), max(p.Bits()-96, 0))
 		}
 		if p != p.Masked() {
-			return nil, invalid(field, "has bits set beyond the prefix length; did you mean %s?", p.Masked())
+			return nil, invalid(field, "the range has bits set beyond the prefix length; did you mean %s?", p.Masked())
 		}
 		if (p.Addr().Is4() && p.Bits() < MinPrefixV4) || (p.Addr().Is6() && p.Bits() < MinPrefixV6) {
-			return nil, invalid(field, "is wider than /%d (IPv4) or /%d (IPv6): list your servers' ranges, not the internet", MinPrefixV4, MinPrefixV6)
+			return nil, invalid(field, "the range is wider than /%d (IPv4) or /%d (IPv6): list your servers' ranges, not the internet", MinPrefixV4, MinPrefixV6)
 		}
 		if !slices.Contains(out, p) {
 			out = append(out, p)
@@ -149,7 +149,7 @@ func validateCA(c *Connector, bundle string, names []string) error {
 	}
 	pool, err := parseCABundle(bundle)
 	if err != nil {
-		return invalid("client_ca", "%s", err.Error())
+		return invalid("client_ca", "the CA bundle %s", err.Error())
 	}
 	// A CA vouches for every certificate it issued; without names, any
 	// customer of a public CA would match.
@@ -162,7 +162,7 @@ func validateCA(c *Connector, bundle string, names []string) error {
 	for i, n := range names {
 		n = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(n), "."))
 		if !isHostname(n) {
-			return invalid(fmt.Sprintf("cert_names[%d]", i), "is not a DNS host name")
+			return invalid(fmt.Sprintf("cert_names[%d]", i), "not a DNS host name")
 		}
 		if !slices.Contains(c.CertNames, n) {
 			c.CertNames = append(c.CertNames, n)
