@@ -75,6 +75,26 @@ func (x *Indexer) Lookup(ctx context.Context, q store.Querier, scope, purpose, v
 	return m.Sum(nil), nil
 }
 
+// Ensure makes sure scope has a key, creating it in a transaction of its
+// own. Callers that index inside a transaction shared with concurrent work
+// (group commit) call it first: two transactions creating the same key at
+// once would make one of them fail, and on PostgreSQL a failed statement
+// spoils the rest of its transaction.
+func (x *Indexer) Ensure(ctx context.Context, db *store.DB, scope string) error {
+	_, err := x.load(ctx, db.Reader(), scope)
+	if err == nil || !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	err = db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := x.key(ctx, tx, scope)
+		return err
+	})
+	if errors.Is(err, store.ErrConflict) {
+		_, err = x.load(ctx, db.Reader(), scope) // another node made it first
+	}
+	return err
+}
+
 func (x *Indexer) key(ctx context.Context, tx *store.Tx, scope string) ([]byte, error) {
 	k, err := x.load(ctx, tx, scope)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {

@@ -115,6 +115,13 @@ func (o *Outbox) Submit(ctx context.Context, s Submission) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	// The blind-index key would otherwise be created inside the shared
+	// transaction, where two batches racing to create it would fail one
+	// of them; make it first, in a transaction of its own. (The first data
+	// key is created with ON CONFLICT DO NOTHING, which cannot fail so.)
+	if err := o.deps.Index.Ensure(ctx, o.deps.DB, s.OrgID); err != nil {
+		return Result{}, fmt.Errorf("blind index key: %w", err)
+	}
 	for attempt := 0; ; attempt++ {
 		var res Result
 		err := o.deps.Committer.Do(ctx, func(tx *store.Tx) error {
