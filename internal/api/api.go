@@ -33,6 +33,7 @@ import (
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
+	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webauth"
 )
@@ -51,6 +52,7 @@ type Deps struct {
 	Outbox  *outbox.Outbox
 	Events  *event.Recorder
 	Domains *senderdomain.Service
+	Gateway *connector.Service
 }
 
 // Server is the REST API.

@@ -87,14 +87,17 @@ func fixtures() map[string]apitest.Fixture {
 		"PUT /roles/{id}": func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) {
 			return role(t, e, tn), map[string]any{"name": "Renamed " + randomSuffix(t), "permissions": []string{"reports:read"}}
 		},
-		"DELETE /roles/{id}":         noBody(role),
-		"GET /api-keys/{id}":         noBody(key),
-		"DELETE /api-keys/{id}":      noBody(key),
-		"GET /messages/{id}":         noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
-		"GET /messages/{id}/content": noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
-		"GET /domains/{id}":          noBody(domain),
-		"POST /domains/{id}/verify":  noBody(domain),
-		"DELETE /domains/{id}":       noBody(domain),
+		"DELETE /roles/{id}":              noBody(role),
+		"GET /api-keys/{id}":              noBody(key),
+		"DELETE /api-keys/{id}":           noBody(key),
+		"GET /messages/{id}":              noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
+		"GET /messages/{id}/content":      noBody(func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string { return send(t, e, tn) }),
+		"GET /domains/{id}":               noBody(domain),
+		"POST /domains/{id}/verify":       noBody(domain),
+		"DELETE /domains/{id}":            noBody(domain),
+		"GET /gateway/connectors/{id}":    connectorFixture(nil),
+		"PUT /gateway/connectors/{id}":    connectorFixture(map[string]any{"name": "Renamed relay", "ip_ranges": []string{"198.51.100.0/24"}}),
+		"DELETE /gateway/connectors/{id}": connectorFixture(nil),
 		// Runs last in the table: it ends organization A's owner session.
 		"DELETE /sessions/{id}": noBody(session),
 	}

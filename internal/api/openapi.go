@@ -1,6 +1,7 @@
 package api
 
 import (
+	"maps"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -135,6 +136,13 @@ func schemas() schema {
 	}
 }
 
+// allSchemas are the components of every feature.
+func allSchemas() schema {
+	all := schemas()
+	maps.Copy(all, connectorSchemas())
+	return all
+}
+
 var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 // Document is the OpenAPI 3.1 description of the API.
@@ -191,7 +199,7 @@ func (s *Server) Document() map[string]any {
 		"paths":    paths,
 		"security": []any{schema{"apiKey": []string{}}, schema{"session": []string{}}},
 		"components": schema{
-			"schemas": schemas(),
+			"schemas": allSchemas(),
 			"securitySchemes": schema{
 				"apiKey":  schema{"type": "http", "scheme": "bearer", "description": "an API key token cpk_…"},
 				"session": schema{"type": "apiKey", "in": "cookie", "name": "__Host-carepost-session", "description": "console session; state changes also need the X-CSRF-Token header"},

@@ -58,6 +58,12 @@ func (s *Server) table() []Route {
 		{Method: post, Path: "/domains/{id}/verify", Tag: "domains", Tenant: true, Perm: access.DomainsWrite, Summary: "Read the domain's records back through DNS; both DKIM keys published verify it, SPF, DMARC and TLS-RPT are warnings", Response: "DomainCheck", handler: s.verifyDomain},
 		{Method: del, Path: "/domains/{id}", Tag: "domains", Tenant: true, Perm: access.DomainsWrite, Summary: "Delete a sender domain and its keys (refused while mail from it awaits delivery)", Status: http.StatusNoContent, handler: s.deleteDomain},
 
+		{Method: get, Path: "/gateway/connectors", Tag: "gateway", Perm: access.SettingsWrite, Summary: "The organization's gateway connectors: the mail servers allowed to relay through the gateway without AUTH", Response: "GatewayConnectorList", handler: s.listConnectors},
+		{Method: post, Path: "/gateway/connectors", Tag: "gateway", Perm: access.SettingsWrite, Summary: "Add a gateway connector matched by source ranges and/or a client certificate (pinned, or from a CA for given names)", Request: "GatewayConnectorInput", Response: "GatewayConnector", Status: http.StatusCreated, handler: s.createConnector},
+		{Method: get, Path: "/gateway/connectors/{id}", Tag: "gateway", Tenant: true, Perm: access.SettingsWrite, Summary: "A gateway connector", Response: "GatewayConnector", handler: s.getConnector},
+		{Method: put, Path: "/gateway/connectors/{id}", Tag: "gateway", Tenant: true, Perm: access.SettingsWrite, Summary: "Replace a gateway connector's settings", Request: "GatewayConnectorInput", Response: "GatewayConnector", handler: s.updateConnector},
+		{Method: del, Path: "/gateway/connectors/{id}", Tag: "gateway", Tenant: true, Perm: access.SettingsWrite, Summary: "Delete a gateway connector: its servers are refused at once", Status: http.StatusNoContent, handler: s.deleteConnector},
+
 		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
 	}
 }

@@ -27,6 +27,8 @@ func testConfig(t *testing.T, d store.Driver) *config.Config {
 	cfg := config.Defaults()
 	cfg.Data.Dir = t.TempDir()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	// Free ports for the SMTP listeners: parallel tests must not share them.
+	cfg.Submission.Listen, cfg.Submission.TLSListen, cfg.Gateway.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if d == store.Postgres {
 		cfg.Database.URL = storetest.URL(t, d)
 	}

@@ -16,14 +16,17 @@ import (
 	"github.com/carepost/carepost/internal/devcert"
 	"github.com/carepost/carepost/internal/httpserver"
 	"github.com/carepost/carepost/internal/jobs"
+	"github.com/carepost/carepost/internal/smtpd"
 	"github.com/carepost/carepost/internal/web"
 	"github.com/carepost/carepost/internal/webauth"
 )
 
-// Node is a running `carepost serve`: HTTP listener plus job workers.
+// Node is a running `carepost serve`: HTTP listener, SMTP listeners (see
+// smtp.go) and job workers.
 type Node struct {
 	app  *App
 	http *httpserver.Server
+	smtp *smtpd.Server // nil when every SMTP listener is disabled
 	Jobs *jobs.Client
 }
 
@@ -54,7 +57,19 @@ func (a *App) NewNode() (*Node, error) {
 			return audit.WithRequest(ctx, audit.Request{ClientIP: info.ClientIP, UserAgent: info.UserAgent, RequestID: info.ID})
 		},
 	}, mux)
+	smtpSrv, err := a.newSMTP(tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	if smtpSrv != nil {
+		if err := smtpSrv.Listen(); err != nil {
+			return nil, err
+		}
+	}
 	if err := srv.Listen(); err != nil {
+		if smtpSrv != nil {
+			smtpSrv.Close()
+		}
 		return nil, err
 	}
 	a.warnAboutKEKPlacement(a.KEK)
@@ -66,7 +81,7 @@ func (a *App) NewNode() (*Node, error) {
 			a.Log.Warn("listening beyond loopback without TLS: only do this behind a TLS-terminating proxy", "listen", h.Listen)
 		}
 	}
-	return &Node{app: a, http: srv, Jobs: jc}, nil
+	return &Node{app: a, http: srv, smtp: smtpSrv, Jobs: jc}, nil
 }
 
 // Addr is the bound HTTP address.
@@ -80,12 +95,26 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	n.app.Log.Info("carepost serving", "url", n.app.Config.HTTP.PublicURL, "addr", n.Addr().String(), "database", string(n.app.DB.Driver()))
+	ctx, stopAll := context.WithCancel(ctx)
+	defer stopAll()
+	smtpDone := make(chan error, 1)
+	if n.smtp != nil {
+		go func() {
+			err := n.smtp.Serve(ctx)
+			stopAll() // a failed SMTP listener stops the node
+			smtpDone <- err
+		}()
+	} else {
+		smtpDone <- nil
+	}
 	serveErr := n.http.Serve(ctx)
+	stopAll()
+	smtpErr := <-smtpDone
 	stopCtx, cancel := context.WithTimeout(context.Background(), n.app.Config.HTTP.ShutdownTimeout.Duration())
 	defer cancel()
 	jobErr := n.Jobs.Stop(stopCtx)
 	n.app.Log.Info("carepost stopped")
-	return errors.Join(serveErr, jobErr)
+	return errors.Join(serveErr, smtpErr, jobErr)
 }
 
 func (a *App) routes(mux *http.ServeMux) {
@@ -100,7 +129,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	})
 	wa := &webauth.Authenticator{Auth: a.Auth, Secure: strings.HasPrefix(a.Config.HTTP.PublicURL, "https://")}
 	api.New(api.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "api"), DB: a.DB, Keys: a.Keys,
-		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains}).Mount(mux)
+		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors()}).Mount(mux)
 	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web")}).Mount(mux)
 }
 

@@ -79,6 +79,8 @@ func New(t *testing.T, d store.Driver) *Env {
 	cfg := config.Defaults()
 	cfg.Data.Dir = t.TempDir()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	// Free ports for the SMTP listeners: parallel tests must not share them.
+	cfg.Submission.Listen, cfg.Submission.TLSListen, cfg.Gateway.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	if d == store.Postgres {
 		cfg.Database.URL = storetest.URL(t, d)
 	}
