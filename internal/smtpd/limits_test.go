@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,14 @@ import (
 // services (outbox, auth, audit), for limits the node's configuration
 // does not set.
 func serve(t *testing.T, e *apitest.Env, l smtpd.Listener, opts smtpd.Options) net.Addr {
+	t.Helper()
+	a, _ := serveStoppable(t, e, l, opts)
+	return a
+}
+
+// serveStoppable is serve that also returns a stop function, which ends
+// Serve and waits for it.
+func serveStoppable(t *testing.T, e *apitest.Env, l smtpd.Listener, opts smtpd.Options) (net.Addr, func() error) {
 	t.Helper()
 	l.Addr, l.Hostname = "127.0.0.1:0", "mx.test"
 	l.TLS = &tls.Config{Certificates: []tls.Certificate{testpki.SelfSigned(t, []string{"localhost", "127.0.0.1"}, testpki.Options{})}, MinVersion: tls.VersionTLS12}
@@ -37,13 +46,18 @@ func serve(t *testing.T, e *apitest.Env, l smtpd.Listener, opts smtpd.Options) n
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ctx) }()
+	var once sync.Once
+	var serveErr error
+	stop := func() error {
+		once.Do(func() { cancel(); serveErr = <-done })
+		return serveErr
+	}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return srv.Addr(l.Kind)
+	return srv.Addr(l.Kind), stop
 }
 
 func TestSizeLimit(t *testing.T) {
@@ -88,4 +102,26 @@ func TestRateLimitPerKey(t *testing.T) {
 	other := e.KeyWith(t, e.A, "messages:send")
 	w3 := login(t, a, other)
 	queuedID(t, w3.send(from, []string{"patient@partner.example"}, message(from, "patient@partner.example", "Reminder", "See you soon.")))
+}
+
+// TestShutdownEndsIdleConnections stops the server while a client sits
+// idle after a delivered message: the client is told 421 and disconnected
+// instead of holding the shutdown until its timeout.
+func TestShutdownEndsIdleConnections(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, storetest.Default())
+	from := e.Sender(t, e.A)
+	a, stop := serveStoppable(t, e, smtpd.Listener{Kind: smtpd.Submission, MaxSize: 1 << 20}, smtpd.Options{ShutdownTimeout: time.Hour})
+	w := login(t, a, e.A.Key)
+	queuedID(t, w.send(from, []string{"patient@partner.example"}, message(from, "patient@partner.example", "Hi", "Hello.")))
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	w.expect("421")
+	w.closed()
+	if err := <-stopped; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if _, err := net.DialTimeout("tcp", a.String(), time.Second); err == nil {
+		t.Fatal("the listener still accepts after shutdown")
+	}
 }
