@@ -30,6 +30,7 @@ import (
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/httpserver"
+	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
@@ -53,6 +54,8 @@ type Deps struct {
 	Events  *event.Recorder
 	Domains *senderdomain.Service
 	Gateway *connector.Service
+	// Keydir is the recipient key directory (keys.go).
+	Keydir *keydir.Service
 }
 
 // Server is the REST API.

@@ -98,6 +98,8 @@ func fixtures() map[string]apitest.Fixture {
 		"GET /gateway/connectors/{id}":    connectorFixture(nil),
 		"PUT /gateway/connectors/{id}":    connectorFixture(map[string]any{"name": "Renamed relay", "ip_ranges": []string{"198.51.100.0/24"}}),
 		"DELETE /gateway/connectors/{id}": connectorFixture(nil),
+		"GET /keys/{id}":                  noBody(recipientKey),
+		"DELETE /keys/{id}":               noBody(recipientKey),
 		// Runs last in the table: it ends organization A's owner session.
 		"DELETE /sessions/{id}": noBody(session),
 	}

@@ -140,6 +140,7 @@ func schemas() schema {
 func allSchemas() schema {
 	all := schemas()
 	maps.Copy(all, connectorSchemas())
+	maps.Copy(all, keySchemas())
 	return all
 }
 

@@ -12,7 +12,7 @@ func (s *Server) table() []Route {
 	const (
 		get, post, put, patch, del = http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete
 	)
-	return []Route{
+	return append([]Route{
 		{Method: get, Path: "/me", Tag: "account", Summary: "The caller: user or API key, organization, effective permissions", Response: "Me", handler: s.getMe},
 		{Method: get, Path: "/org", Tag: "organization", Summary: "The caller's organization and its session settings", Response: "Org", handler: s.getOrg},
 		{Method: patch, Path: "/org", Tag: "organization", Perm: access.SettingsWrite, Summary: "Change the organization's name and session timeouts (idle ≤ 30 minutes)", Request: "OrgPatch", Response: "Org", handler: s.patchOrg},
@@ -65,5 +65,5 @@ func (s *Server) table() []Route {
 		{Method: del, Path: "/gateway/connectors/{id}", Tag: "gateway", Tenant: true, Perm: access.SettingsWrite, Summary: "Delete a gateway connector: its servers are refused at once", Status: http.StatusNoContent, handler: s.deleteConnector},
 
 		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
-	}
+	}, s.keyRoutes()...)
 }

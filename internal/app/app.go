@@ -29,6 +29,7 @@ import (
 	"github.com/carepost/carepost/internal/dns"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/jobs"
+	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
@@ -61,6 +62,10 @@ type App struct {
 	// Domains the sender domains (domains.go).
 	DNS     *dns.Resolver
 	Domains *senderdomain.Service
+
+	// Keydir is the recipient key directory and the end-to-end encryption
+	// seam (keydir.go).
+	Keydir *keydir.Service
 }
 
 // Options adjusts Open for tests and CLI commands.
@@ -146,7 +151,10 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err := a.openDomains(opts); err != nil {
 		return err
 	}
-	return a.openMessaging()
+	if err := a.openMessaging(); err != nil {
+		return err
+	}
+	return a.openKeydir()
 }
 
 // Migrate applies carepost's and the job engine's migrations.

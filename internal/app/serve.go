@@ -129,7 +129,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	})
 	wa := &webauth.Authenticator{Auth: a.Auth, Secure: strings.HasPrefix(a.Config.HTTP.PublicURL, "https://")}
 	api.New(api.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "api"), DB: a.DB, Keys: a.Keys,
-		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors()}).Mount(mux)
+		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors(),
+		Keydir: a.Keydir}).Mount(mux)
 	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web")}).Mount(mux)
 }
 

@@ -32,6 +32,9 @@ type Config struct {
 	// Gateway configures the relay for Microsoft 365, Google Workspace and
 	// on-premises connectors.
 	Gateway Gateway `toml:"gateway"`
+	// Keydir configures the recipient key directory and end-to-end
+	// encryption (OpenPGP, S/MIME).
+	Keydir Keydir `toml:"keydir"`
 
 	warnings []string // from Load; see Warnings
 }
@@ -233,6 +236,7 @@ func Defaults() *Config {
 		Log:        Log{Level: "info", Format: "text"},
 		Submission: defaultSubmission(),
 		Gateway:    defaultGateway(),
+		Keydir:     defaultKeydir(),
 	}
 }
 

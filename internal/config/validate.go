@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	c.validateStorage(&ch)
 	c.validateHTTP(&ch)
 	c.validateSMTP(&ch)
+	c.validateKeydir(&ch)
 
 	ch.atLeast("audit.retention", c.Audit.Retention, MinRetention) // HIPAA 164.316(b)(2)(i)
 	ch.atLeast("audit.checkpoint_interval", c.Audit.CheckpointInterval, Duration(time.Second))
