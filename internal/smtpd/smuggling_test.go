@@ -2,6 +2,7 @@ package smtpd_test
 
 import (
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -89,5 +90,32 @@ func TestPipelinedCommandAfterSTARTTLSIsDiscarded(t *testing.T) {
 				t.Errorf("EHLO in TLS = %q", caps)
 			}
 		})
+	}
+}
+
+// TestChunking covers BDAT (RFC 3030), which go-smtp always offers and
+// Exchange Online uses when offered: chunks carry raw octets with no
+// end-of-data marker at all, and the same line-ending rule applies.
+func TestChunking(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, storetest.Default())
+	from := e.Sender(t, e.A)
+	w := login(t, addr(t, e, smtpd.Submission), e.A.Key)
+	bdat := func(msg string) string {
+		w.cmd("MAIL FROM:<"+from+">", "250")
+		w.cmd("RCPT TO:<patient@partner.example>", "250")
+		half := len(msg) / 2
+		w.write("BDAT " + strconv.Itoa(half) + "\r\n" + msg[:half])
+		w.expect("250 2.0.0 Continue")
+		w.write("BDAT " + strconv.Itoa(len(msg)-half) + " LAST\r\n" + msg[half:])
+		return w.reply()
+	}
+	queuedID(t, bdat(message(from, "patient@partner.example", "Chunked", "one\r\ntwo\r\n")))
+	if r := bdat(message(from, "patient@partner.example", "Chunked", "one\n.\nMAIL FROM:<x@a.example>\r\n")); !strings.HasPrefix(r, "550 5.6.0") {
+		t.Fatalf("bare LF in chunks: %q", r)
+	}
+	w.noop()
+	if n := messagesOf(t, e, e.A); n != 1 {
+		t.Fatalf("%d messages stored, want the one well-formed", n)
 	}
 }
