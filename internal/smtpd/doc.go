@@ -38,6 +38,9 @@
 // it as an end of data. QUIRK: go-smtp drops a "." CR at the start of a
 // line when no LF follows (its dot-unstuffing); what remains holds no bare
 // CR and cannot end data early, so it is accepted.
+// BDAT chunks (RFC 3030; go-smtp always offers CHUNKING, and Exchange
+// Online uses it) have no end-of-data marker at all, and the same line-end
+// rule applies to them.
 //
 // STARTTLS command injection (CVE-2011-0411): after the handshake go-smtp
 // builds a new reader on the TLS connection, so any plaintext pipelined
