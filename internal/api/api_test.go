@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carepost/carepost/internal/api"
 	"github.com/carepost/carepost/internal/api/apitest"
@@ -72,6 +73,21 @@ func fixtures() map[string]apitest.Fixture {
 		r.JSON(t, &out)
 		return out.Domain.ID
 	}
+	// A passkey is made in the store: the ceremony needs an authenticator
+	// and a domain RP ID (package auth's tests run it end to end); the
+	// matrix checks who may reach the row.
+	passkey := func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string {
+		t.Helper()
+		pk := id.New("pky")
+		err := e.App.DB.Tx(context.Background(), func(tx *store.Tx) error {
+			return store.InsertWebAuthnCredential(context.Background(), tx, store.WebAuthnCredentialRow{ID: pk, OrgID: tn.Org.ID,
+				UserID: tn.Owner.ID, CredentialID: []byte(pk), Credential: "{}", Name: "Matrix key", CreatedAt: time.Now()})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pk
+	}
 	noBody := func(make func(*testing.T, *apitest.Env, *apitest.Tenant) string) apitest.Fixture {
 		return func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) { return make(t, e, tn), nil }
 	}
@@ -100,6 +116,7 @@ func fixtures() map[string]apitest.Fixture {
 		"DELETE /gateway/connectors/{id}": connectorFixture(nil),
 		"GET /keys/{id}":                  noBody(recipientKey),
 		"DELETE /keys/{id}":               noBody(recipientKey),
+		"DELETE /passkeys/{id}":           noBody(passkey),
 		// Runs last in the table: it ends organization A's owner session.
 		"DELETE /sessions/{id}": noBody(session),
 	}

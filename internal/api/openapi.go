@@ -139,6 +139,8 @@ func schemas() schema {
 // allSchemas are the components of every feature.
 func allSchemas() schema {
 	all := schemas()
+	maps.Copy(all, passkeySchemas())
+	maps.Copy(all, ssoSchemas())
 	maps.Copy(all, connectorSchemas())
 	maps.Copy(all, keySchemas())
 	return all

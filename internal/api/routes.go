@@ -42,6 +42,17 @@ func (s *Server) table() []Route {
 		{Method: post, Path: "/session/reauth", Tag: "sessions", SessionOnly: true, Summary: "Confirm password and second factor; opens a short window for sensitive changes", Request: "Reauth", Status: http.StatusNoContent, handler: s.reauth},
 		{Method: post, Path: "/session/password", Tag: "sessions", SessionOnly: true, Summary: "Change your password; ends your other sessions", Request: "PasswordChange", Status: http.StatusNoContent, handler: s.changePassword},
 
+		{Method: post, Path: "/passkeys/begin", Tag: "passkeys", SessionOnly: true, Summary: "Begin adding a passkey: options for navigator.credentials.create() (needs recent re-authentication)", Response: "PasskeyOptions", handler: s.beginPasskey},
+		{Method: post, Path: "/passkeys/finish", Tag: "passkeys", SessionOnly: true, Summary: "Finish adding a passkey with the browser's answer (needs recent re-authentication)", Request: "PasskeyFinish", Response: "PasskeyCreated", Status: http.StatusCreated, handler: s.finishPasskey},
+		{Method: get, Path: "/passkeys", Tag: "passkeys", Summary: "Your passkeys", Response: "PasskeyList", handler: s.listPasskeys},
+		{Method: del, Path: "/passkeys/{id}", Tag: "passkeys", Tenant: true, Summary: "Remove one of your passkeys; never your only second factor (needs a person and recent re-authentication)", Status: http.StatusNoContent, handler: s.removePasskey},
+		{Method: post, Path: "/session/reauth/passkey/begin", Tag: "sessions", SessionOnly: true, Summary: "Begin confirming password and passkey: options for navigator.credentials.get()", Response: "PasskeyOptions", handler: s.beginPasskeyReauth},
+		{Method: post, Path: "/session/reauth/passkey", Tag: "sessions", SessionOnly: true, Summary: "Confirm password and passkey; opens a short window for sensitive changes", Request: "PasskeyReauth", Status: http.StatusNoContent, handler: s.passkeyReauth},
+
+		{Method: get, Path: "/sso", Tag: "sso", Perm: access.SettingsWrite, Summary: "The organization's OpenID Connect provider (never its client secret)", Response: "SSO", handler: s.getSSO},
+		{Method: put, Path: "/sso", Tag: "sso", Perm: access.SettingsWrite, Summary: "Set up or replace the OpenID Connect provider and its group → role map (needs recent re-authentication)", Request: "SSOInput", Response: "SSO", handler: s.putSSO},
+		{Method: del, Path: "/sso", Tag: "sso", Perm: access.SettingsWrite, Summary: "Remove the OpenID Connect provider (needs recent re-authentication)", Status: http.StatusNoContent, handler: s.deleteSSO},
+
 		{Method: post, Path: "/break-glass", Tag: "break-glass", Perm: access.BreakGlass, SessionOnly: true, Summary: "Activate emergency access for a limited time with a written reason (audited, raises an alert)", Request: "BreakGlassInput", Response: "Grant", Status: http.StatusCreated, handler: s.activateBreakGlass},
 		{Method: del, Path: "/break-glass", Tag: "break-glass", SessionOnly: true, Summary: "End your emergency access now", Status: http.StatusNoContent, handler: s.endBreakGlass},
 

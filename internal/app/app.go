@@ -147,7 +147,8 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	a.Audit = audit.New(a.DB, audit.Options{Clock: a.Clock, Signer: signer})
-	a.Auth = auth.New(a.DB, auth.Options{Clock: a.Clock, Keys: a.Keys, Audit: a.Audit, Log: a.Log})
+	a.Auth = auth.New(a.DB, auth.Options{Clock: a.Clock, Keys: a.Keys, Audit: a.Audit, Log: a.Log,
+		WebAuthn: a.passkeyOptions(), OIDC: a.oidcOptions()})
 	if err := a.openDomains(opts); err != nil {
 		return err
 	}

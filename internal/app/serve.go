@@ -131,7 +131,8 @@ func (a *App) routes(mux *http.ServeMux) {
 	api.New(api.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "api"), DB: a.DB, Keys: a.Keys,
 		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors(),
 		Keydir: a.Keydir}).Mount(mux)
-	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web")}).Mount(mux)
+	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web"), SSO: a.Auth.SSOAvailable()}).Mount(mux)
+	a.noteFederation()
 }
 
 func (a *App) tlsConfig() (*tls.Config, error) {

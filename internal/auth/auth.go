@@ -49,6 +49,12 @@ type Options struct {
 	ReauthWindow time.Duration
 	// Throttle sets the growing delays after failed attempts.
 	Throttle ThrottleOptions
+	// WebAuthn configures passkeys (webauthn.go). Default: none, and
+	// passkeys are unavailable.
+	WebAuthn WebAuthnOptions
+	// OIDC configures sign-in with OpenID Connect (oidc.go). Default: none,
+	// and SSO is unavailable.
+	OIDC OIDCOptions
 }
 
 // ThrottleOptions set the sign-in throttle (see the package documentation
@@ -122,10 +128,13 @@ func (o Options) withDefaults() Options {
 type Service struct {
 	db   *store.DB
 	opts Options
+	// providers caches OpenID Connect discovery per issuer (oidc.go).
+	providers providerCache
 }
 
 // New returns the service over db. It registers the sealed columns it owns
-// (users.totp_secret, users.totp_pending, break_glass.reason) with the
+// (users.totp_secret, users.totp_pending, break_glass.reason,
+// oidc_providers.client_secret) with the
 // keyring, so rotation re-encrypts them. It panics without Keys or Audit: a
 // wiring mistake, found at start-up.
 func New(db *store.DB, opts Options) *Service {
@@ -135,6 +144,7 @@ func New(db *store.DB, opts Options) *Service {
 	opts = opts.withDefaults()
 	opts.Keys.Register(store.UsersTable())
 	opts.Keys.Register(store.BreakGlassTable())
+	opts.Keys.Register(store.OIDCProvidersTable())
 	return &Service{db: db, opts: opts}
 }
 

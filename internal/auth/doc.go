@@ -9,14 +9,17 @@
 //
 // # Sign-in is a state machine, and a flow is not a session
 //
-//	BeginLogin(email, password)
+//	BeginLogin(email, password)            BeginSSO, FinishSSO (oidc.go)
 //	   │ password right (else ErrInvalidCredentials, same time and error for
-//	   │ unknown, wrong and disabled accounts)
-//	   ▼
+//	   │ unknown, wrong and disabled accounts)    │ provider's amr trusted and
+//	   ▼                                          │ names MFA: session; else ▼
 //	change_password ──FlowChangePassword──┐   (one-time password from init/admin)
 //	   │ (skipped unless required)        ▼
-//	enroll_mfa ──FlowBeginTOTP, FlowConfirmTOTP──► session + recovery codes
-//	mfa ──FlowVerifyTOTP | FlowVerifyRecovery | WebAuthn──► session
+//	enroll_mfa ──FlowBeginTOTP, FlowConfirmTOTP | FlowBeginPasskey, FlowConfirmPasskey──► session + recovery codes
+//	mfa ──FlowVerifyTOTP | FlowVerifyRecovery | FlowChallengePasskey, FlowVerifyPasskey──► session
+//
+// Passkeys (WebAuthn) are described in webauthn.go, SSO with OpenID Connect
+// in oidc.go.
 //
 // BeginLogin returns a Flow: a random token naming a login_flows row that
 // records the user, the stage and the methods used so far. A flow grants

@@ -35,6 +35,8 @@ type Config struct {
 	// Keydir configures the recipient key directory and end-to-end
 	// encryption (OpenPGP, S/MIME).
 	Keydir Keydir `toml:"keydir"`
+	// Auth configures sign-in: passkeys.
+	Auth Auth `toml:"auth"`
 
 	warnings []string // from Load; see Warnings
 }

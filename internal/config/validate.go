@@ -73,6 +73,7 @@ func (c *Config) Validate() error {
 	c.validateStorage(&ch)
 	c.validateHTTP(&ch)
 	c.validateSMTP(&ch)
+	c.validateAuth(&ch)
 	c.validateKeydir(&ch)
 
 	ch.atLeast("audit.retention", c.Audit.Retention, MinRetention) // HIPAA 164.316(b)(2)(i)

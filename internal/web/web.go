@@ -1,6 +1,8 @@
 // Package web serves carepost's server-rendered pages: sign-in (password,
-// forced password change, MFA enrolment and challenge, recovery codes), and
-// the account pages (password, sessions, second factors). Pages are plain
+// forced password change, MFA enrolment and challenge with an authenticator
+// app or a passkey, recovery codes, SSO with the organization's identity
+// provider), and the account pages (password, sessions, second factors,
+// passkeys). Pages are plain
 // HTML forms that work without JavaScript, built from embedded templates and
 // one stylesheet, with no third-party resources, so the console needs no
 // build step and no network beyond carepost itself.
@@ -11,7 +13,12 @@
 // autofill work.
 //
 // Like every handler, these translate HTTP to auth calls. GET never changes
-// state: even starting an MFA enrolment is a POST.
+// state: even starting an MFA enrolment is a POST. The one exception is
+// the SSO callback, where the provider's redirect must be a GET (sso.go).
+//
+// Passkeys need the browser's WebAuthn API, so static/passkey.js drives
+// their ceremonies; without JavaScript the passkey controls stay hidden
+// and the authenticator app works as before.
 package web
 
 import (
@@ -79,6 +86,8 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.home)
 	s.mountLogin(mux)
 	s.mountAccount(mux)
+	s.mountPasskeys(mux)
+	s.mountSSO(mux)
 }
 
 // page is the data every template sees.
@@ -102,6 +111,15 @@ type page struct {
 	User          auth.User
 	Sessions      []auth.Session
 	NeedReauth    bool
+	// Passkeys and SSO (passkey.go, sso.go).
+	PasskeysOn   bool // the server can use passkeys at all
+	OfferTOTP    bool // the mfa page offers the authenticator app
+	OfferPasskey bool // the mfa page offers a passkey
+	Passkeys     []auth.Passkey
+	Org          string
+	// Refresh sends the browser on to this URL (a fixed path, or the
+	// identity provider's authorization endpoint) from a page of ours.
+	Refresh string
 }
 
 type totpView struct {
@@ -114,6 +132,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if !ok {
 		panic("web: no template " + name)
 	}
+	s.decorate(r, name, &p)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.deps.Log.Error("render page", "page", name, "request_id", httpserver.Info(r.Context()).ID, "err", err)
