@@ -14,9 +14,21 @@ import (
 // Active recipient states: the ones a delivery job may claim.
 const activeStates = `('queued', 'deferred', 'sending')`
 
+// QueuedSkew is how far ahead of a node's clock a queued recipient may be
+// stamped and still be due: another node with a clock that much ahead may
+// have submitted it. Without it a job on a node whose clock lags would
+// neither claim a just-submitted recipient nor see it as due, and nothing
+// would wake its domain again. Retries (deferred) and leases (sending) keep
+// their exact times. Nodes' clocks must agree within it (NTP).
+const QueuedSkew = time.Minute
+
+// due is the condition of a recipient a claim at ?1 (now + QueuedSkew) and
+// ?2 (now) takes.
+const due = `state IN ` + activeStates + ` AND next_attempt_at <= ? AND (state = 'queued' OR next_attempt_at <= ?)`
+
 // ClaimRecipients takes up to limit recipients of domain that are due at now
-// — queued or deferred with next_attempt_at reached, or sending with an
-// expired lease — and marks them sending with lease_until and
+// — queued (see QueuedSkew), deferred with next_attempt_at reached, or
+// sending with an expired lease — and marks them sending with lease_until and
 // next_attempt_at set to lease: a node that dies mid-batch leaves rows that
 // come due again when the lease ends. lease is also the claim's fencing
 // token: RecordOutcomes only updates rows still holding it.
@@ -32,10 +44,10 @@ func ClaimRecipients(ctx context.Context, tx *Tx, domain string, now, lease time
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	q := `UPDATE recipients SET state = 'sending', lease_until = ?, next_attempt_at = ?, updated_at = ?
-		WHERE id IN (SELECT id FROM recipients WHERE domain = ? AND state IN ` + activeStates + ` AND next_attempt_at <= ?
+		WHERE id IN (SELECT id FROM recipients WHERE domain = ? AND ` + due + `
 			ORDER BY next_attempt_at LIMIT ?` + lock + `)
 		RETURNING ` + recipientColumns
-	rows, err := tx.Query(ctx, q, Micros(lease), Micros(lease), Micros(now), domain, Micros(now), limit)
+	rows, err := tx.Query(ctx, q, Micros(lease), Micros(lease), Micros(now), domain, Micros(now.Add(QueuedSkew)), Micros(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim recipients: %w", err)
 	}
@@ -68,25 +80,50 @@ type RecipientOutcome struct {
 	FinishedAt    time.Time
 }
 
-// RecordOutcomes writes outcomes of claimed recipients. A row whose lease
-// was lost (it expired and another claim took the row) is left alone, and
+// RecordOutcomes writes outcomes of claimed recipients, a hundred rows per
+// statement (UPDATE … FROM VALUES on both drivers). A row whose lease was
+// lost (it expired and another claim took the row) is left alone, and
 // applied reports false for it: the other claim owns the row now.
 func RecordOutcomes(ctx context.Context, tx *Tx, outs []RecipientOutcome) (applied []bool, err error) {
 	applied = make([]bool, len(outs))
+	index := make(map[string]int, len(outs))
 	for i, o := range outs {
-		res, err := tx.Exec(ctx, `UPDATE recipients SET state = ?, attempts = ?, next_attempt_at = ?, lease_until = 0,
-			last_code = ?, last_enhanced = ?, last_reason = ?, receipt = ?, updated_at = ?, finished_at = ?
-			WHERE id = ? AND state = 'sending' AND lease_until = ?`,
-			o.State, o.Attempts, Micros(o.NextAttemptAt), o.LastCode, o.LastEnhanced, o.LastReason, o.Receipt,
-			Micros(o.UpdatedAt), Micros(o.FinishedAt), o.ID, Micros(o.Lease))
-		if err != nil {
-			return nil, fmt.Errorf("record delivery outcome: %w", err)
+		index[o.ID] = i
+	}
+	const chunk = 100
+	for start := 0; start < len(outs); start += chunk {
+		part := outs[start:min(start+chunk, len(outs))]
+		var b strings.Builder
+		b.WriteString(`UPDATE recipients AS r SET state = v.column2, attempts = v.column3, next_attempt_at = v.column4,
+			lease_until = 0, last_code = v.column5, last_enhanced = v.column6, last_reason = v.column7, receipt = v.column8,
+			updated_at = v.column9, finished_at = v.column10 FROM (VALUES `)
+		args := make([]any, 0, len(part)*11)
+		for i, o := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// Casts give PostgreSQL the types of VALUES' parameters.
+			b.WriteString(`(?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT))`)
+			args = append(args, o.ID, o.State, o.Attempts, Micros(o.NextAttemptAt), o.LastCode, o.LastEnhanced, o.LastReason,
+				o.Receipt, Micros(o.UpdatedAt), Micros(o.FinishedAt), Micros(o.Lease))
 		}
-		n, err := res.RowsAffected()
+		b.WriteString(`) AS v WHERE r.id = v.column1 AND r.state = 'sending' AND r.lease_until = v.column11 RETURNING id`)
+		rows, err := tx.Query(ctx, b.String(), args...)
 		if err != nil {
-			return nil, fmt.Errorf("record delivery outcome: %w", err)
+			return nil, fmt.Errorf("record delivery outcomes: %w", err)
 		}
-		applied[i] = n == 1
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record delivery outcomes: %w", err)
+			}
+			applied[index[id]] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("record delivery outcomes: %w", err)
+		}
 	}
 	return applied, nil
 }
@@ -95,8 +132,8 @@ func RecordOutcomes(ctx context.Context, tx *Tx, outs []RecipientOutcome) (appli
 // take.
 func DeliveryDue(ctx context.Context, q Querier, domain string, now time.Time) (bool, error) {
 	var one int
-	err := Scan(q.QueryRow(ctx, `SELECT 1 FROM recipients WHERE domain = ? AND state IN `+activeStates+`
-		AND next_attempt_at <= ? LIMIT 1`, domain, Micros(now)), &one)
+	err := Scan(q.QueryRow(ctx, `SELECT 1 FROM recipients WHERE domain = ? AND `+due+` LIMIT 1`,
+		domain, Micros(now.Add(QueuedSkew)), Micros(now)), &one)
 	if err == ErrNotFound {
 		return false, nil
 	}

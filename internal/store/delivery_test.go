@@ -305,3 +305,68 @@ func TestPinsPoliciesAndDemoCaptures(t *testing.T) {
 		}
 	})
 }
+
+// TestRecordOutcomesInChunks writes more outcomes than one statement
+// carries.
+func TestRecordOutcomesInChunks(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		queueFixture(t, db, "org_a", "dest.example", 250)
+		lease := q0.Add(time.Minute)
+		rows := claim(t, db, "dest.example", q0, lease, 250)
+		outs := make([]store.RecipientOutcome, len(rows))
+		for i, r := range rows {
+			outs[i] = store.RecipientOutcome{ID: r.ID, Lease: lease, State: "deferred", Attempts: 1, NextAttemptAt: q0.Add(time.Hour),
+				LastCode: 451, LastEnhanced: "4.3.0", LastReason: "later", UpdatedAt: q0}
+		}
+		outs[7].Lease = lease.Add(time.Second) // a lost lease
+		var applied []bool
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			applied, err = store.RecordOutcomes(ctx, tx, outs)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for i, ok := range applied {
+			if ok == (i == 7) {
+				t.Fatalf("outcome %d applied=%v", i, ok)
+			}
+		}
+		depth, err := store.QueueDepth(ctx, db.Reader())
+		if err != nil || depth["deferred"] != 249 || depth["sending"] != 1 {
+			t.Fatalf("depth %v %v", depth, err)
+		}
+	})
+}
+
+// TestQueuedSkew: a queued recipient stamped by a node whose clock is
+// ahead is due; a retry is not due before its time.
+func TestQueuedSkew(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		queueFixture(t, db, "org_a", "dest.example", 2)
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			_, err := tx.Exec(ctx, `UPDATE recipients SET state = 'deferred', attempts = 1 WHERE id = ?`, "org_a_msg_dest.example_r001")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		behind := q0.Add(-30 * time.Second) // this node's clock lags the submitter's
+		if due, err := store.DeliveryDue(ctx, db.Reader(), "dest.example", behind); err != nil || !due {
+			t.Fatalf("due %v %v", due, err)
+		}
+		got := claim(t, db, "dest.example", behind, behind.Add(time.Minute), 10)
+		if len(got) != 1 || got[0].ID != "org_a_msg_dest.example_r000" {
+			t.Fatalf("claimed %d rows; want only the queued one", len(got))
+		}
+		if due, _ := store.DeliveryDue(ctx, db.Reader(), "dest.example", behind); due {
+			t.Fatal("a retry counted as due before its time")
+		}
+	})
+}

@@ -1,0 +1,414 @@
+package delivery_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+
+	"github.com/carepost/carepost/internal/app"
+	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/delivery"
+	"github.com/carepost/carepost/internal/dns/dnstest"
+	"github.com/carepost/carepost/internal/message"
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/senderdomain"
+	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/testpki"
+)
+
+// The sender domain every test sends from; setup verifies it through the
+// real sender-domain check against the loopback DNS server.
+const senderDomain = "clinic.test"
+
+// clock is the node's settable clock: queue times follow it, so a test can
+// jump past retry delays and lifetimes (River and TLS use the real time).
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// world is what a test's nodes talk to: a DNS server, a test CA its MX
+// hosts and MTA-STS hosts have certificates from, and an MTA-STS policy
+// server, all on 127.0.0.1.
+type world struct {
+	t      testing.TB
+	dns    *dnstest.Server
+	ca     *testpki.CA
+	caFile string
+	sts    *stsServer
+}
+
+func newWorld(t testing.TB) *world {
+	t.Helper()
+	w := &world{t: t, dns: dnstest.New(t), ca: testpki.NewCA(t, "delivery tests CA")}
+	w.caFile = filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(w.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: w.ca.Cert.Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.sts = newSTSServer(t, w.ca)
+	return w
+}
+
+// mxDomain publishes domain with one MX host, "mx.<domain>", at 127.0.0.1.
+func (w *world) mxDomain(domain string) string {
+	host := "mx." + domain
+	w.dns.AddMX(domain, 10, host)
+	w.dns.AddA(host, "127.0.0.1")
+	return host
+}
+
+// enforce publishes an MTA-STS policy for domain in mode, allowing mx.
+func (w *world) enforce(domain, mode string, mx ...string) {
+	w.dns.AddTXT("_mta-sts."+domain, "v=STSv1; id=20250101T000000")
+	w.dns.AddA("mta-sts."+domain, "127.0.0.1")
+	body := "version: STSv1\nmode: " + mode + "\n"
+	for _, m := range mx {
+		body += "mx: " + m + "\n"
+	}
+	w.sts.set("mta-sts."+domain, body+"max_age: 86400\n")
+}
+
+// leaf is a certificate for names from the world's CA.
+func (w *world) leaf(names ...string) *tls.Certificate {
+	c := w.ca.Leaf(w.t, names, testpki.Options{})
+	return &c
+}
+
+// stsServer serves MTA-STS policies over HTTPS by host name.
+type stsServer struct {
+	mu       sync.Mutex
+	policies map[string]string
+	port     int
+}
+
+func newSTSServer(t testing.TB, ca *testpki.CA) *stsServer {
+	s := &stsServer{policies: map[string]string{}}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.port = ln.Addr().(*net.TCPAddr).Port
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, TLSConfig: &tls.Config{
+		GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			c := ca.Leaf(t, []string{hi.ServerName}, testpki.Options{})
+			return &c, nil
+		}}}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return s
+}
+
+func (s *stsServer) set(host, body string) {
+	s.mu.Lock()
+	s.policies[host] = body
+	s.mu.Unlock()
+}
+
+func (s *stsServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		host = r.Host
+	}
+	s.mu.Lock()
+	body, ok := s.policies[host]
+	s.mu.Unlock()
+	if !ok || r.URL.Path != "/.well-known/mta-sts.txt" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	_, _ = w.Write([]byte(body))
+}
+
+// node is one carepost node of a test.
+type node struct {
+	t      testing.TB
+	w      *world
+	app    *app.App
+	run    *app.Node
+	clock  *clock
+	org    auth.Org
+	owners []owner
+	start  func() // runs the workers (once); startNode calls it unless paused
+	stop   func()
+}
+
+// nodeOptions shape a node.
+type nodeOptions struct {
+	driver  store.Driver
+	dbURL   string // share a database (several nodes); empty: a new one
+	mxPort  int
+	signers delivery.Signers
+	edit    func(*config.Config)
+	org     *auth.Org // reuse an organization (several nodes)
+	paused  bool      // open without running the workers; call start
+}
+
+// startNode opens an App on the world and runs its workers.
+func (w *world) startNode(o nodeOptions) *node {
+	t := w.t
+	t.Helper()
+	cfg := config.Defaults()
+	cfg.Data.Dir = t.TempDir()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Submission.Listen, cfg.Submission.TLSListen, cfg.Gateway.Listen = "0", "0", "0"
+	switch {
+	case o.dbURL != "":
+		cfg.Database.URL = o.dbURL
+	case o.driver == store.Postgres:
+		cfg.Database.URL = storetest.URL(t, o.driver)
+	}
+	cfg.Jobs.FetchPollInterval = config.Duration(50 * time.Millisecond)
+	d := &cfg.Delivery
+	d.DNSServers, d.MXPort, d.MTASTSPort, d.ExtraRoots = []string{w.dns.Addr()}, o.mxPort, w.sts.port, w.caFile
+	d.TrustDNSSEC, d.SweepInterval, d.LocalName = true, config.Duration(100*time.Millisecond), "carepost.test"
+	d.ConnectTimeout, d.CommandTimeout, d.DataTimeout = config.Duration(5*time.Second), config.Duration(10*time.Second), config.Duration(10*time.Second)
+	if o.edit != nil {
+		o.edit(cfg)
+	}
+	cfg.Resolve()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	n := &node{t: t, w: w, clock: &clock{now: time.Now()}}
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler),
+		app.Options{Clock: n.clock.Now, DNSServers: []string{w.dns.Addr()}, Signers: o.signers})
+	if err != nil {
+		t.Fatalf("open app: %v", err)
+	}
+	n.app = a
+	if n.run, err = a.NewNode(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	n.start = sync.OnceFunc(func() { go func() { done <- n.run.Run(ctx) }() })
+	if !o.paused {
+		n.start()
+	}
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			cancel()
+			n.start() // Run returns at once on an ended context
+			<-done
+			a.Close()
+		})
+	}
+	t.Cleanup(n.stop)
+	if o.org != nil {
+		n.org = *o.org
+	} else {
+		n.org = n.newOrg("Riverside Clinic", "owner@riverside.example")
+		n.verifySender(n.org, senderDomain)
+	}
+	return n
+}
+
+func (n *node) newOrg(name, email string) auth.Org {
+	n.t.Helper()
+	o, _, otp, err := n.app.Auth.Bootstrap(context.Background(), name, email, "Owner")
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.owners = append(n.owners, owner{email: email, otp: otp})
+	return o
+}
+
+// owner is an organization's first user and the one-time password
+// Bootstrap gave them.
+type owner struct{ email, otp string }
+
+// signIn takes the owner through the real sign-in flow (password change,
+// TOTP enrolment) and returns the session token.
+func (n *node) signIn(o owner) string {
+	n.t.Helper()
+	ctx, c := context.Background(), auth.Client{IP: "127.0.0.1", UserAgent: "delivery-test"}
+	flow, err := n.app.Auth.BeginLogin(ctx, o.email, o.otp, c)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	if _, err := n.app.Auth.FlowChangePassword(ctx, flow.Token, "violet lighthouse marble harbor "+o.email); err != nil {
+		n.t.Fatal(err)
+	}
+	en, err := n.app.Auth.FlowBeginTOTP(ctx, flow.Token)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	code, err := totp.GenerateCode(en.Secret, n.clock.Now())
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	sess, _, err := n.app.Auth.FlowConfirmTOTP(ctx, flow.Token, code, c)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return sess.Token
+}
+
+// verifySender adds domain to org and verifies it through DNS.
+func (n *node) verifySender(org auth.Org, domain string) {
+	n.t.Helper()
+	ctx := context.Background()
+	actor := senderdomain.System(org.ID, "test")
+	d, recs, err := n.app.Domains.Add(ctx, actor, domain)
+	if err != nil {
+		n.t.Fatalf("add sender domain: %v", err)
+	}
+	for _, r := range recs {
+		n.w.dns.AddTXT(r.Name, r.Value)
+	}
+	if d.Status == "verified" { // demo mode verifies on Add
+		return
+	}
+	if d, _, err = n.app.Domains.Check(ctx, actor, d.ID); err != nil || d.Status != "verified" {
+		n.t.Fatalf("verify sender domain: %+v %v", d, err)
+	}
+}
+
+// canary is a PHI stand-in: a string that must never cross an unverified
+// or cleartext path.
+func canary() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "PHI-CANARY-" + hex.EncodeToString(b[:])
+}
+
+// submit sends a message with body text to rcpts through the outbox.
+func (n *node) submit(body string, rcpts []string, edit func(*outbox.Submission)) outbox.Result {
+	n.t.Helper()
+	d := &message.Draft{From: message.Address{Name: "Riverside Clinic", Email: "results@" + senderDomain},
+		Subject: "Your lab results", Text: body}
+	for _, r := range rcpts {
+		d.To = append(d.To, message.Address{Email: r})
+	}
+	s := outbox.Submission{OrgID: n.org.ID, Actor: audit.Actor{Type: audit.ActorAPIKey, ID: "key_test"}, Source: outbox.SourceAPI, Draft: d}
+	if edit != nil {
+		edit(&s)
+	}
+	res, err := n.app.Outbox.Submit(context.Background(), s)
+	if err != nil {
+		n.t.Fatalf("submit: %v", err)
+	}
+	return res
+}
+
+// rows reads a message's recipient rows.
+func (n *node) rows(msgID string) []store.RecipientRow {
+	n.t.Helper()
+	rows, err := store.RecipientsOfMessage(context.Background(), n.app.DB.Reader(), n.org.ID, msgID)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	return rows
+}
+
+// waitState waits until every recipient of msgID is in state.
+func (n *node) waitState(msgID, state string, timeout time.Duration) []store.RecipientRow {
+	n.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		rows := n.rows(msgID)
+		all := len(rows) > 0
+		for _, r := range rows {
+			all = all && r.State == state
+		}
+		if all {
+			return rows
+		}
+		if time.Now().After(deadline) {
+			var got []string
+			for _, r := range rows {
+				got = append(got, r.State+" ("+r.LastReason+")")
+			}
+			n.t.Fatalf("message %s: recipients %v after %v, want all %s", msgID, got, timeout, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// receipt decodes a recipient's security receipt.
+func receipt(t testing.TB, r store.RecipientRow) delivery.Receipt {
+	t.Helper()
+	var rc delivery.Receipt
+	if err := json.Unmarshal([]byte(r.Receipt), &rc); err != nil {
+		t.Fatalf("receipt %q: %v", r.Receipt, err)
+	}
+	return rc
+}
+
+// events lists the types of a message's events, oldest first.
+func (n *node) events(msgID string) []string {
+	n.t.Helper()
+	evs, _, _, err := n.app.Events.After(context.Background(), n.app.DB.Reader(), n.org.ID, "", msgID, 1000)
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	var out []string
+	for _, e := range evs {
+		out = append(out, strings.TrimPrefix(e.Type, "message."))
+	}
+	return out
+}
+
+// eventSet is the distinct event types of a message, sorted: events
+// recorded at one instant of the fake clock have no order among them.
+func (n *node) eventSet(msgID string) string {
+	evs := n.events(msgID)
+	slices.Sort(evs)
+	return strings.Join(slices.Compact(evs), ",")
+}
+
+// port is the port of a "host:port".
+func port(t testing.TB, addr string) int {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
+// noCanary fails if any recorded bytes hold the canary in the clear.
+func noCanary(t testing.TB, c string, wires ...[]byte) {
+	t.Helper()
+	for i, w := range wires {
+		if strings.Contains(string(w), c) {
+			t.Fatalf("the PHI canary crossed path %d in the clear", i)
+		}
+	}
+}
+
+func rcpt(local, domain string) string { return fmt.Sprintf("%s@%s", local, domain) }

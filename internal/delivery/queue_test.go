@@ -1,0 +1,162 @@
+package delivery_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/smtptest"
+	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/store/storetest"
+)
+
+// TestConnectionReuse: 50 messages to one domain travel in a few
+// connections, each carrying many transactions.
+func TestConnectionReuse(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	mx := w.verifiedDomain("dest.test")
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx)})
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
+	var ids []string
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() {
+			res := n.submit(fmt.Sprintf("Message %d %s", i, canary()), []string{rcpt(fmt.Sprint("pat", i), "dest.test")}, nil)
+			mu.Lock()
+			ids = append(ids, res.MessageID)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		n.waitState(id, "delivered", 30*time.Second)
+	}
+	conns := sink.Conns()
+	tx := 0
+	for _, c := range conns {
+		tx += c.Transactions
+		if !c.TLS {
+			t.Error("a connection without TLS")
+		}
+	}
+	if tx != 50 {
+		t.Fatalf("%d transactions, want 50", tx)
+	}
+	// Batches claim what is due when they start, so a burst that is still
+	// arriving takes a few batches; each reuses its connection.
+	if len(conns) > 20 {
+		t.Fatalf("%d connections for 50 messages, want reuse", len(conns))
+	}
+	t.Logf("50 messages in %d connections", len(conns))
+}
+
+// TestOpportunisticOnlyWithoutPHI: a source that declares no PHI may use
+// a server without STARTTLS, in plaintext; a PHI message to the same
+// server is held.
+func TestOpportunisticOnlyWithoutPHI(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	w.mxDomain("oldmail.test")
+	sink := smtptest.NewSink(t, smtptest.Options{}) // no STARTTLS
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
+
+	notice := n.submit("Our office is closed on Monday.", []string{rcpt("pat", "oldmail.test")},
+		func(s *outbox.Submission) { s.NonPHI = true })
+	rows := n.waitState(notice.MessageID, "delivered", 20*time.Second)
+	if rc := receipt(t, rows[0]); rc.AuthorizedBy != "none" || rc.TLS != "none" || rc.Verified || rc.Level != "opportunistic" {
+		t.Fatalf("receipt %+v", rc)
+	}
+	phi := canary()
+	res := n.submit("Diagnosis: "+phi, []string{rcpt("pat", "oldmail.test")}, nil)
+	n.waitState(res.MessageID, "held", 20*time.Second)
+	if !strings.Contains(string(sink.Wire()), "Our office is closed") {
+		t.Fatal("the non-PHI notice did not travel in plaintext as expected")
+	}
+	noCanary(t, phi, sink.Wire())
+	if len(sink.Messages()) != 1 {
+		t.Fatalf("%d messages at the sink, want only the notice", len(sink.Messages()))
+	}
+}
+
+// TestMTASTSTestingModeDoesNotAuthorize: RFC 8461 section 5: testing
+// reports, it does not enforce, so it is no verified path.
+func TestMTASTSTestingModeDoesNotAuthorize(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	mx := w.mxDomain("dest.test")
+	w.enforce("dest.test", "testing", mx)
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx)})
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
+	res := n.submit("Results: "+canary(), []string{rcpt("pat", "dest.test")}, nil)
+	n.waitState(res.MessageID, "held", 20*time.Second)
+	if sink.Mails() != 0 {
+		t.Fatal("the server received a transaction")
+	}
+}
+
+// TestTwoNodesDeliverEachMessageOnce: two nodes share one PostgreSQL
+// database and its queue; 200 messages reach the sink exactly once each.
+func TestTwoNodesDeliverEachMessageOnce(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(storetest.PostgresEnv) == "" {
+		t.Skipf("%s not set", storetest.PostgresEnv)
+	}
+	w := newWorld(t)
+	mx := w.verifiedDomain("dest.test")
+	w.verifiedDomain("other.test")
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx, "mx.other.test")})
+	url := storetest.URL(t, store.Postgres)
+	small := func(c *config.Config) { c.Delivery.Batch = 20 } // many batches, so both nodes claim
+	a := w.startNode(nodeOptions{dbURL: url, mxPort: port(t, sink.Addr()), edit: small})
+	sameKey := func(c *config.Config) { small(c); c.Keys.KEKFile = a.app.Config.Keys.KEKFile }
+	b := w.startNode(nodeOptions{dbURL: url, mxPort: port(t, sink.Addr()), edit: sameKey, org: &a.org})
+
+	// The first message creates the organization's blind-index key; two
+	// nodes creating it at once race (see the report), so one goes first.
+	a.submit("n0", []string{rcpt("p0", "dest.test")}, nil)
+	var wg sync.WaitGroup
+	for i := 1; i < 200; i++ {
+		n := a
+		if i%2 == 1 {
+			n = b
+		}
+		domain := []string{"dest.test", "other.test"}[i%4/2]
+		wg.Go(func() { n.submit(fmt.Sprintf("n%d", i), []string{rcpt(fmt.Sprint("p", i), domain)}, nil) })
+	}
+	wg.Wait()
+	if _, err := sink.WaitFor(200, 60*time.Second); err != nil {
+		depth, _ := store.QueueDepth(context.Background(), a.app.DB.Reader())
+		t.Fatalf("%v; queue %v", err, depth)
+	}
+	time.Sleep(500 * time.Millisecond) // any duplicate would arrive now
+	msgs := sink.Messages()
+	seen := map[string]int{}
+	idRE := regexp.MustCompile(`(?m)^Message-ID: <([^>]+)>`)
+	for _, m := range msgs {
+		id := idRE.FindStringSubmatch(string(m.Data))
+		if id == nil {
+			t.Fatal("a message without Message-ID")
+		}
+		seen[id[1]]++
+	}
+	if len(msgs) != 200 || len(seen) != 200 {
+		t.Fatalf("%d deliveries of %d distinct messages, want 200 of 200", len(msgs), len(seen))
+	}
+	var nodes int
+	if err := store.Scan(a.app.DB.Reader().QueryRow(context.Background(),
+		`SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = 'delivery'`), &nodes); err != nil {
+		t.Fatal(err)
+	}
+	if nodes != 2 {
+		t.Fatalf("delivery jobs ran on %d nodes, want both", nodes)
+	}
+}

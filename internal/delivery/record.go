@@ -1,0 +1,165 @@
+package delivery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/carepost/carepost/internal/event"
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/store"
+)
+
+// Outcomes are written in batches: every flushEvery recipients or
+// flushAfter, whichever comes first, and at the end of the batch. Between
+// flushes a crash can only cause a repeat delivery (the rows come due again
+// after the lease), never a loss.
+const (
+	flushEvery = 100
+	flushAfter = time.Second
+)
+
+// result is one recipient's verdict, waiting to be written.
+type result struct {
+	msg *store.MessageRow
+	r   *rcpt
+	v   verdict
+}
+
+// recorder collects a batch's verdicts and writes them.
+type recorder struct {
+	b         *batch
+	pending   []result
+	flushedAt time.Time
+}
+
+func (rec *recorder) add(g *group, vs []verdict) {
+	for i, r := range g.rcpts {
+		rec.pending = append(rec.pending, result{msg: &g.msg, r: r, v: vs[i]})
+	}
+}
+
+func (rec *recorder) addOne(m store.MessageRow, r *rcpt, v verdict) {
+	rec.pending = append(rec.pending, result{msg: &m, r: r, v: v})
+}
+
+// releaseGroup puts a group the batch did not attempt back in the queue.
+func (rec *recorder) releaseGroup(g *group) {
+	rec.add(g, repeat(verdict{kind: released}, len(g.rcpts)))
+}
+
+func (rec *recorder) maybeFlush(ctx context.Context) error {
+	if rec.flushedAt.IsZero() {
+		rec.flushedAt = time.Now()
+	}
+	if len(rec.pending) < flushEvery && time.Since(rec.flushedAt) < flushAfter {
+		return nil
+	}
+	return rec.flush(ctx, false)
+}
+
+// finish writes what is left, frees the slot and, when more is due for
+// the domain, arms the slot again with its next job, all in one
+// transaction.
+func (rec *recorder) finish(ctx context.Context) error { return rec.flush(ctx, true) }
+
+func (rec *recorder) flush(ctx context.Context, final bool) error {
+	// Outcomes are written even when the job's context has ended: what was
+	// sent must be recorded.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	s, c := rec.b.s, rec.b.c
+	now := s.clock()
+	ws := make([]write, len(rec.pending))
+	outs := make([]store.RecipientOutcome, len(rec.pending))
+	for i, res := range rec.pending {
+		ws[i] = s.outcome(res, c.lease, now)
+		outs[i] = ws[i].out
+	}
+	s.submitDSNs(ctx, ws, now)
+	err := s.tx(ctx, func(tx *store.Tx) error {
+		applied, err := store.RecordOutcomes(ctx, tx, outs)
+		if err != nil {
+			return err
+		}
+		var evs []event.Event
+		for i, ok := range applied {
+			if !ok {
+				s.log.Warn("delivery lease lost; another claim owns the recipient", "recipient", ws[i].res.r.row.ID)
+				continue
+			}
+			if err := s.effects(ctx, tx, ws[i], now); err != nil {
+				return err
+			}
+			if ws[i].event != "" {
+				evs = append(evs, ws[i].eventOf())
+			}
+		}
+		if err := s.deps.Events.Record(ctx, tx, evs...); err != nil {
+			return err
+		}
+		if final {
+			if err := rec.next(ctx, tx, now); err != nil {
+				return err
+			}
+		}
+		tx.AfterCommit(func() {
+			for i, ok := range applied {
+				if ok {
+					s.metrics.outcome(ws[i], now)
+				}
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("record delivery outcomes: %w", err)
+	}
+	rec.pending, rec.flushedAt = nil, time.Now()
+	return nil
+}
+
+// next frees the batch's slot and wakes it again if more is due.
+func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) error {
+	s, c := rec.b.s, rec.b.c
+	if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
+		return err
+	}
+	due, err := store.DeliveryDue(ctx, tx, c.domain, now)
+	if err != nil || !due {
+		return err
+	}
+	return s.wake(ctx, tx, c.domain, c.slot, false)
+}
+
+// effects writes what follows from one applied outcome in its
+// transaction: the demo capture, the suppression of a hard bounce, and the
+// audit entry.
+func (s *Service) effects(ctx context.Context, tx *store.Tx, w write, now time.Time) error {
+	row := w.res.r.row
+	if w.res.v.capture != nil && w.out.State == outbox.StateDelivered {
+		if err := s.deps.Capture.CaptureTx(ctx, tx, Captured{OrgID: row.OrgID, MessageID: row.MessageID,
+			RecipientID: row.ID, Content: w.res.v.capture, At: now}); err != nil {
+			return fmt.Errorf("demo capture: %w", err)
+		}
+	}
+	if w.suppress {
+		if err := store.Suppress(ctx, tx, row.OrgID, row.AddressIndex, "hard bounce "+w.out.LastEnhanced, row.MessageID, now); err != nil {
+			return err
+		}
+	}
+	if w.audit != nil {
+		if _, err := s.deps.Audit.Append(ctx, tx, *w.audit); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tx runs fn through group commit when there is a Committer.
+func (s *Service) tx(ctx context.Context, fn func(*store.Tx) error) error {
+	if s.deps.Committer != nil {
+		return s.deps.Committer.Do(ctx, fn)
+	}
+	return s.deps.DB.Tx(ctx, fn)
+}
