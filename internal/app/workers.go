@@ -202,7 +202,7 @@ func auditChain(scope string) string { return scope }
 // insert job kinds its client has no worker for, and every command may
 // insert (a CLI key rotation, a submission from a test). Only NewNode starts
 // it, so commands schedule work without running it.
-func (a *App) newJobs(extra func(*river.Workers)) (*jobs.Client, error) {
+func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.PeriodicJob) (*jobs.Client, error) {
 	opts := jobs.Options{
 		Workers:           a.Config.Jobs.Workers,
 		FetchPollInterval: a.Config.Jobs.FetchPollInterval.Duration(),
@@ -227,5 +227,5 @@ func (a *App) newJobs(extra func(*river.Workers)) (*jobs.Client, error) {
 			func() (river.JobArgs, *river.InsertOpts) { return RotationCheckArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "keys_rotation_check"}),
 	}
-	return jobs.New(a.DB, workers, periodic, opts)
+	return jobs.New(a.DB, workers, append(periodic, extraPeriodic...), opts)
 }

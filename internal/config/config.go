@@ -32,6 +32,8 @@ type Config struct {
 	// Gateway configures the relay for Microsoft 365, Google Workspace and
 	// on-premises connectors.
 	Gateway Gateway `toml:"gateway"`
+	// Delivery configures the outbound queue and delivery to MX hosts.
+	Delivery Delivery `toml:"delivery"`
 	// Keydir configures the recipient key directory and end-to-end
 	// encryption (OpenPGP, S/MIME).
 	Keydir Keydir `toml:"keydir"`
@@ -239,6 +241,7 @@ func Defaults() *Config {
 		Submission: defaultSubmission(),
 		Gateway:    defaultGateway(),
 		Keydir:     defaultKeydir(),
+		Delivery:   defaultDelivery(),
 	}
 }
 
