@@ -88,6 +88,7 @@ func (s *Server) Mount(mux *http.ServeMux) {
 	s.mountAccount(mux)
 	s.mountPasskeys(mux)
 	s.mountSSO(mux)
+	s.mountAPIKeys(mux)
 }
 
 // page is the data every template sees.
@@ -117,6 +118,11 @@ type page struct {
 	OfferPasskey bool // the mfa page offers a passkey
 	Passkeys     []auth.Passkey
 	Org          string
+	// API keys (apikeys.go).
+	APIKeys  []auth.APIKey
+	Scopes   []scopeOption
+	NewKey   *auth.APIKey
+	NewToken string
 	// Refresh sends the browser on to this URL (a fixed path, or the
 	// identity provider's authorization endpoint) from a page of ours.
 	Refresh string

@@ -218,3 +218,36 @@ func TestIdleSessionIsSignedOut(t *testing.T) {
 		t.Fatalf("account after 16 idle minutes = %d", code)
 	}
 }
+
+func TestAPIKeysPageCreatesAndRevokes(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, storetest.Default())
+	b := &browser{t: t, e: e, c: e.Browser(t)}
+	u, _ := url.Parse(e.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: "__Host-carepost-session", Value: e.A.Session, Path: "/", Secure: true}})
+	code, page, _ := b.get("/account/api-keys")
+	if code != 200 || !strings.Contains(page, "Create a key") {
+		t.Fatalf("api keys page = %d", code)
+	}
+	labelled(t, page)
+	token := csrf(t, page)
+	code, page, _ = b.post("/account/api-keys", url.Values{"csrf": {token}, "name": {"ehr feed"}, "scope": {"messages:send"}}, nil)
+	m := regexp.MustCompile(`<code class="secret">(cpk_[^<]+)</code>`).FindStringSubmatch(page)
+	if code != 201 || m == nil {
+		t.Fatalf("create = %d:\n%s", code, page)
+	}
+	if r := e.Do(t, m[1], "GET", "/api/v1/me", nil); r.Status != 200 || !strings.Contains(string(r.Body), `"messages:send"`) {
+		t.Fatalf("new key on the API: %d %s", r.Status, r.Body)
+	}
+	// The token's prefix "cpk_<id>" names the key "key_<id>".
+	newest := "key_" + strings.SplitN(strings.TrimPrefix(m[1], "cpk_"), "_", 2)[0]
+	if !strings.Contains(page, "/account/api-keys/"+newest+"/revoke") {
+		t.Fatalf("no revoke button for %s", newest)
+	}
+	if code, _, _ := b.post("/account/api-keys/"+newest+"/revoke", url.Values{"csrf": {token}}, nil); code != 303 {
+		t.Fatalf("revoke = %d", code)
+	}
+	if r := e.Do(t, m[1], "GET", "/api/v1/me", nil); r.Status != 401 {
+		t.Fatalf("revoked key still works: %d", r.Status)
+	}
+}
