@@ -1,0 +1,124 @@
+package phi
+
+import (
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// Fuzz targets for every detector. Each checks what must hold for any
+// input: no panic, a count no larger than the text allows, a confidence
+// that is None exactly when nothing was found, and the same answer twice.
+// Corpora: testdata/fuzz/<target>.
+
+func fuzzDetector(f *testing.F, d detector, minLen int, seeds ...string) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tx := NewText(s)
+		if len(tx.s) != len(tx.lower) {
+			t.Fatalf("prepared text and its lower-case copy differ in length: %d, %d", len(tx.s), len(tx.lower))
+		}
+		n, c := d.scan(tx)
+		if n < 0 || n > len(s)/minLen+1 || (n == 0) != (c == None) || c < None || c > High {
+			t.Fatalf("%s: count %d confidence %v for %d bytes", d.name(), n, c, len(s))
+		}
+		if n2, c2 := d.scan(tx); n2 != n || c2 != c {
+			t.Fatalf("%s: not deterministic", d.name())
+		}
+	})
+}
+
+func FuzzSSN(f *testing.F) {
+	fuzzDetector(f, newSSN(), 9, "SSN: 536-22-8411", "536 22 8411", "536228411", "1-536-22-8411-1", "555-123-4567")
+}
+
+func FuzzNPI(f *testing.F) {
+	fuzzDetector(f, newNPI(), 10, "NPI: 1234567893", "2125551236", "1234567893-1")
+}
+
+func FuzzDOB(f *testing.F) {
+	fuzzDetector(f, newDOB(), 3, "DOB: 04/12/1961", "born Sept 3rd, 1961", "1961-04-12 (date of birth)", "born 12 April 1961")
+}
+
+func FuzzICD10(f *testing.F) {
+	fuzzDetector(f, newICD10(), 3, "Diagnosis: E11.9", "E11.9, I10", "vitamin B12", "#E11D48", "C4A.9")
+}
+
+func FuzzMRN(f *testing.F) {
+	d, err := newMRN(DefaultMRNPattern, DefaultMRNKeywords())
+	if err != nil {
+		f.Fatal(err)
+	}
+	fuzzDetector(f, d, 3, "MRN: 12345678", "mr#A-1234567", "medical record number (MRN) 12345678")
+}
+
+func FuzzKeywords(f *testing.F) {
+	fuzzDetector(f, &keywordDetector{words: newKeywords([]string{"oncology", "tumor board", "#hiv", "mr#"})}, 3,
+		"ONCOLOGY tumor  board", "#hiv mr#1", "oncologyx")
+}
+
+// FuzzPattern compiles arbitrary expressions: compile never panics, what
+// compiles never matches empty text, and the first-byte search finds
+// exactly what Go's own search finds (for expressions without \b, whose
+// meaning at the match start differs by design).
+func FuzzPattern(f *testing.F) {
+	for _, s := range [][2]string{{`MBR[0-9]{8}`, "MBR12345678 mbr12345678"}, {`(?i)mbr[0-9]{8}`, "x MBR12345678"},
+		{`a|b+c`, "abbc bc"}, {`[α-ω]+x`, "αβx"}, {`(x{100}){100}`, "x"}, {`(?i)k+`, "\u212a k"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, expr, text string) {
+		w, err := compileRegex(expr)
+		if err != nil {
+			return
+		}
+		if w.re.MatchString("") {
+			t.Fatal("compiled an expression that matches empty text")
+		}
+		if strings.Contains(expr, `\b`) || !utf8.ValidString(text) {
+			return
+		}
+		want := w.re.FindAllStringIndex(text, MaxMatches)
+		var got [][]int
+		w.each(text, func(s, e int) { got = append(got, []int{s, e}) })
+		if len(got) != len(want) {
+			t.Fatalf("%q on %q: %v, Go finds %v", expr, text, got, want)
+		}
+		for i := range got {
+			if got[i][0] != want[i][0] || got[i][1] != want[i][1] {
+				t.Fatalf("%q on %q: %v, Go finds %v", expr, text, got, want)
+			}
+		}
+	})
+}
+
+// FuzzHTMLText: valid UTF-8 stays valid, and the text never grows beyond
+// a space per markup byte.
+func FuzzHTMLText(f *testing.F) {
+	for _, s := range []string{"<p>DOB <b>04/12/1961</b></p>", `<a href="x?mrn=1">`, "<!-- c -->", "a < b", "&amp;&#45;&nbsp;", "<b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := HTMLText(s)
+		if utf8.ValidString(s) && !utf8.ValidString(out) {
+			t.Fatalf("HTMLText(%q) = %q: invalid UTF-8", s, out)
+		}
+		if len(out) > 2*len(s)+2 {
+			t.Fatalf("HTMLText grew %d bytes to %d", len(s), len(out))
+		}
+	})
+}
+
+func FuzzAttachmentType(f *testing.F) {
+	for _, s := range []string{"application/pdf", "image/*", ".csv", "dicom", "x/", "/", ".", "a/b/c"} {
+		f.Add(s, "application/pdf", "file.csv")
+	}
+	f.Fuzz(func(t *testing.T, typ, ct, name string) {
+		a, err := parseAttachmentType(typ)
+		if err != nil {
+			return
+		}
+		a.matches(AttachmentPart{ContentType: ct, Filename: name}, strings.ToLower(name))
+	})
+}

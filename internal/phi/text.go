@@ -1,0 +1,89 @@
+package phi
+
+// Text is a text prepared for the detectors: every run of white space
+// (ASCII white space and U+00A0 NO-BREAK SPACE, which HTML's &nbsp; becomes)
+// collapsed to one space, and an ASCII-lowercased copy of exactly the same
+// length, so a keyword found in one is at the same offsets in the other.
+type Text struct {
+	s     string
+	lower string
+}
+
+// NewText prepares s in one pass over its bytes, with one allocation.
+func NewText(s string) *Text {
+	buf := make([]byte, 2*len(s))
+	norm, lower := buf[:len(s)], buf[len(s):]
+	n := 0
+	space := true // drops leading white space
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch class[c] {
+		case 0:
+			norm[n], lower[n] = c, c
+			n++
+			space = false
+			continue
+		case upper:
+			norm[n], lower[n] = c, c+'a'-'A'
+			n++
+			space = false
+			continue
+		case nbspLead:
+			if i+1 >= len(s) || s[i+1] != 0xa0 {
+				norm[n], lower[n] = c, c
+				n++
+				space = false
+				continue
+			}
+			i++
+		}
+		if !space {
+			norm[n], lower[n] = ' ', ' '
+			n++
+			space = true
+		}
+	}
+	all := string(buf)
+	return &Text{s: all[:n], lower: all[len(s) : len(s)+n]}
+}
+
+// Byte classes for NewText.
+const (
+	white    = 1
+	upper    = 2
+	nbspLead = 3 // 0xC2, the first byte of U+00A0
+)
+
+// class is NewText's byte table (read-only).
+var class = func() (t [256]byte) {
+	for _, c := range " \t\n\r\f\v" {
+		t[c] = white
+	}
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] = upper
+	}
+	t[0xc2] = nbspLead
+	return t
+}()
+
+// Len is the prepared text's length in bytes.
+func (t *Text) Len() int { return len(t.s) }
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isAlpha(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
+func isAlnum(c byte) bool { return isDigit(c) || isAlpha(c) }
+
+// wordAt reports whether s[start:end] stands alone as a word: no letter or
+// digit touches it on either side. Non-ASCII bytes count as boundaries.
+func wordAt(s string, start, end int) bool {
+	return (start == 0 || !isAlnum(s[start-1])) && (end >= len(s) || !isAlnum(s[end]))
+}
+
+// digitRun returns the end of the run of digits starting at i.
+func digitRun(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
