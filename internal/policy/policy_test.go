@@ -28,3 +28,45 @@ func TestDecideNeverLowersAndAssumesPHI(t *testing.T) {
 		t.Fatal("level order wrong")
 	}
 }
+
+func TestFloorMethods(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[Input]string{
+		{}:                                 "verified-tls,portal",
+		{NonPHI: true}:                     "opportunistic",
+		{Security: "e2e"}:                  "portal",
+		{Security: "portal", NonPHI: true}: "portal",
+		{TLSOnly: true, NonPHI: true}:      "verified-tls",
+		{TLSOnly: true, Security: "e2e"}:   "",
+	} {
+		d := Decide(in)
+		if got := MethodList(d.Methods); got != want || d.Drop != in.TLSOnly || len(d.Reasons) == 0 {
+			t.Errorf("%+v: methods %s (drop %v, %d reasons), want %s", in, got, d.Drop, len(d.Reasons), want)
+		}
+	}
+}
+
+func TestMethodsForIsTheFallbackChain(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		level        Level
+		tlsOnly, key bool
+		want         string
+	}{
+		{Opportunistic, false, false, "opportunistic"},
+		{Opportunistic, true, false, "verified-tls"},
+		{VerifiedTLS, false, false, "verified-tls,portal"},
+		{VerifiedTLS, false, true, "verified-tls,e2e,portal"},
+		{VerifiedTLS, true, true, "verified-tls"},
+		{E2E, false, true, "e2e,portal"},
+		{E2E, false, false, "portal"},
+		{E2E, true, true, ""},
+		{Portal, false, true, "portal"},
+		{Portal, true, false, ""},
+	}
+	for _, c := range cases {
+		if got := MethodList(methodsFor(c.level, c.tlsOnly, c.key)); got != c.want {
+			t.Errorf("methodsFor(%s, tlsOnly %v, key %v) = %q, want %q", c.level, c.tlsOnly, c.key, got, c.want)
+		}
+	}
+}
