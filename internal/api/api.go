@@ -33,6 +33,7 @@ import (
 	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
@@ -56,6 +57,8 @@ type Deps struct {
 	Gateway *connector.Service
 	// Keydir is the recipient key directory (keys.go).
 	Keydir *keydir.Service
+	// Policy is the encryption policy engine (policy.go).
+	Policy *policy.Engine
 }
 
 // Server is the REST API.

@@ -40,8 +40,26 @@ type recipientView struct {
 	LastEnhanced string          `json:"last_enhanced,omitempty"`
 	Reason       string          `json:"reason,omitempty"`
 	Receipt      json.RawMessage `json:"receipt,omitempty"`
-	UpdatedAt    time.Time       `json:"updated_at"`
-	FinishedAt   *time.Time      `json:"finished_at"`
+	// Policy is the decision's explanation: the same reasons POST
+	// /policy/explain gives, as recorded when the message was accepted.
+	Policy     *recipientPolicyView `json:"policy,omitempty"`
+	UpdatedAt  time.Time            `json:"updated_at"`
+	FinishedAt *time.Time           `json:"finished_at"`
+}
+
+type recipientPolicyView struct {
+	Methods        []string        `json:"methods"`
+	Drop           bool            `json:"drop"`
+	SubjectFlagged bool            `json:"subject_flagged"`
+	Reasons        json.RawMessage `json:"reasons"`
+}
+
+func viewRecipientPolicy(p store.RecipientPolicy) *recipientPolicyView {
+	v := &recipientPolicyView{Methods: []string{}, Drop: p.Drop, SubjectFlagged: p.SubjectFlagged, Reasons: json.RawMessage(p.Reasons)}
+	if p.Methods != "" {
+		v.Methods = strings.Split(p.Methods, ",")
+	}
+	return v
 }
 
 type messageView struct {
@@ -69,6 +87,12 @@ func (s *Server) messageView(r *http.Request, p auth.Principal, m store.MessageR
 		return v, err
 	}
 	full := access.CanReadMessage(p.Perms, p.UserID, m.SenderUserID)
+	var policies map[string]store.RecipientPolicy
+	if withRecipients {
+		if policies, err = store.RecipientPolicies(r.Context(), s.deps.DB.Reader(), m.OrgID, m.ID); err != nil {
+			return v, err
+		}
+	}
 	for _, rc := range rows {
 		v.States[rc.State]++
 		if !withRecipients {
@@ -87,6 +111,9 @@ func (s *Server) messageView(r *http.Request, p auth.Principal, m store.MessageR
 			UpdatedAt: rc.UpdatedAt, FinishedAt: timePtr(rc.FinishedAt)}
 		if rc.Receipt != "" {
 			rv.Receipt = json.RawMessage(rc.Receipt)
+		}
+		if pol, ok := policies[rc.ID]; ok {
+			rv.Policy = viewRecipientPolicy(pol)
 		}
 		v.Recipients = append(v.Recipients, rv)
 	}

@@ -115,35 +115,42 @@ func submission(r *http.Request, id webauth.Identity, body []byte) (outbox.Submi
 }
 
 func (s *Server) sendMessage(w http.ResponseWriter, r *http.Request, id webauth.Identity) {
-	body, err := readBody(r)
+	sub, err := sendSubmission(r, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
+	}
+	s.submit(w, r, sub)
+}
+
+// sendSubmission decodes a POST /messages body into a submission; POST
+// /policy/explain takes the same body through it.
+func sendSubmission(r *http.Request, id webauth.Identity) (outbox.Submission, error) {
+	body, err := readBody(r)
+	if err != nil {
+		return outbox.Submission{}, err
 	}
 	var in sendRequest
 	if err := decode(requestWithBody(r, body), &in); err != nil {
-		s.fail(w, r, err)
-		return
+		return outbox.Submission{}, err
 	}
 	sub, err := submission(r, id, body)
 	if err != nil {
-		s.fail(w, r, err)
-		return
+		return outbox.Submission{}, err
 	}
 	d := message.Draft{From: in.From.Address, ReplyTo: addrs(in.ReplyTo), To: addrs(in.To), Cc: addrs(in.Cc), Bcc: addrs(in.Bcc),
 		Subject: in.Subject, Text: in.Text, HTML: in.HTML, Headers: in.Headers, Tags: in.Tags, Metadata: in.Metadata}
 	for i, a := range in.Attachments {
 		content, err := base64.StdEncoding.DecodeString(a.Content)
 		if err != nil {
-			s.fail(w, r, &message.FieldError{Field: fmt.Sprintf("attachments[%d].content", i), Msg: "must be standard base64"})
-			return
+			return outbox.Submission{}, &message.FieldError{Field: fmt.Sprintf("attachments[%d].content", i), Msg: "must be standard base64"}
 		}
 		d.Attachments = append(d.Attachments, message.Attachment{Filename: a.Filename, ContentType: a.ContentType,
 			Content: content, Inline: a.Inline, ContentID: a.ContentID})
 	}
 	sub.Draft, sub.Source = &d, outbox.SourceAPI
 	sub.Security, sub.RequireTLS, sub.Tags, sub.Metadata = outbox.Security(in.Security), in.RequireTLS, in.Tags, in.Metadata
-	s.submit(w, r, sub)
+	return sub, nil
 }
 
 type rawRequest struct {

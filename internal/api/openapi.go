@@ -127,6 +127,7 @@ func schemas() schema {
 				"state": str(""), "level": str(""), "rule": str("the policy rule that set the level"), "attempts": integer(""),
 				"last_code": integer(""), "last_enhanced": str(""), "reason": str(""),
 				"receipt":    schema{"type": "object", "description": "security receipt: MX host and IP, TLS version and cipher, certificate verification, which policy authorized it"},
+				"policy":     ref("RecipientPolicy"),
 				"updated_at": at(""), "finished_at": when("")}))}),
 		"MessageList": obj(nil, schema{"messages": list(ref("Message")), "next_cursor": str("pass as cursor for the next page")}),
 		"MessageContent": obj(nil, schema{"id": str(""), "subject": str(""), "text": str(""), "html": str(""),
@@ -141,6 +142,7 @@ func allSchemas() schema {
 	all := schemas()
 	maps.Copy(all, passkeySchemas())
 	maps.Copy(all, ssoSchemas())
+	maps.Copy(all, policySchemas())
 	maps.Copy(all, connectorSchemas())
 	maps.Copy(all, keySchemas())
 	return all

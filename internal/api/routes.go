@@ -63,6 +63,15 @@ func (s *Server) table() []Route {
 		{Method: get, Path: "/messages/{id}/content", Tag: "messages", Tenant: true, Summary: "A message's content, for its sender or holders of messages:read_all (audited)", Response: "MessageContent", handler: s.getMessageContent},
 		{Method: get, Path: "/events", Tag: "events", Summary: "Delivery events after a cursor (since=<event id>), oldest first", Response: "EventList", handler: s.listEvents},
 
+		{Method: get, Path: "/policy", Tag: "policy", Summary: "The organization's encryption policy document (policy:write or audit:read)", Response: "Policy", handler: s.getPolicy},
+		{Method: put, Path: "/policy", Tag: "policy", Perm: access.PolicyWrite, Summary: "Replace the encryption policy: validated, saved as a new version, audited (policy.update)", Request: "Policy", Response: "Policy", handler: s.putPolicy},
+		{Method: post, Path: "/policy/explain", Tag: "policy", Summary: "Dry run: the decision and reasons per recipient for a POST /messages body; stores and sends nothing (messages:send or policy:write)", Request: "SendMessage", Response: "Explanation", handler: s.explainPolicy},
+		{Method: get, Path: "/policy/pins", Tag: "policy", Summary: "Partner domains pinned to verified TLS (policy:write or audit:read)", Response: "PinList", handler: s.listPins},
+		{Method: post, Path: "/policy/pins", Tag: "policy", Perm: access.PolicyWrite, Summary: "Pin a partner domain to verified TLS, optionally to MX hosts and a certificate (audited)", Request: "PinInput", Response: "Pin", Status: http.StatusCreated, handler: s.createPin},
+		{Method: get, Path: "/policy/pins/{id}", Tag: "policy", Tenant: true, Summary: "A transport pin, by domain (policy:write or audit:read)", Response: "Pin", handler: s.getPin},
+		{Method: put, Path: "/policy/pins/{id}", Tag: "policy", Tenant: true, Perm: access.PolicyWrite, Summary: "Change a transport pin's MX pattern or certificate (audited)", Request: "PinUpdate", Response: "Pin", handler: s.updatePin},
+		{Method: del, Path: "/policy/pins/{id}", Tag: "policy", Tenant: true, Perm: access.PolicyWrite, Summary: "Remove a transport pin (audited)", Status: http.StatusNoContent, handler: s.deletePin},
+
 		{Method: post, Path: "/domains", Tag: "domains", Perm: access.DomainsWrite, Summary: "Add a sender domain: generates its DKIM keys (RSA-2048 and Ed25519) and answers the DNS records to publish", Request: "DomainInput", Response: "DomainRecords", Status: http.StatusCreated, handler: s.addDomain},
 		{Method: get, Path: "/domains", Tag: "domains", Summary: "The organization's sender domains (domains:write or settings:write)", Response: "DomainList", handler: s.listDomains},
 		{Method: get, Path: "/domains/{id}", Tag: "domains", Tenant: true, Summary: "A sender domain with the records to publish and its last check (domains:write or settings:write)", Response: "DomainRecords", handler: s.getDomain},

@@ -32,6 +32,7 @@ import (
 	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webhook"
@@ -57,6 +58,7 @@ type App struct {
 	Webhooks  *webhook.Service
 	Events    *event.Recorder
 	Outbox    *outbox.Outbox
+	Policy    *policy.Engine // policy.go
 
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).

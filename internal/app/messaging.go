@@ -37,7 +37,8 @@ func (a *App) openMessaging() error {
 	a.Events = event.New(a.Webhooks, a.Clock)
 	a.Keys.Register(store.MessagesTable())
 	a.Keys.Register(store.RecipientsTable())
+	a.openPolicy()
 	a.Outbox = outbox.New(outbox.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Index: a.Index, Audit: a.Audit,
-		Events: a.Events, Domains: a.Domains}, outbox.Options{Clock: a.Clock})
+		Events: a.Events, Domains: a.Domains, Policy: a.Policy}, outbox.Options{Clock: a.Clock})
 	return nil
 }

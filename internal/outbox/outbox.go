@@ -9,7 +9,9 @@
 //
 //  1. validates the message and envelope (a bad field is a
 //     *message.FieldError naming it; nothing is stored);
-//  2. asks package policy for each recipient's minimum transport level;
+//  2. asks package policy for each recipient's decision — level, ordered
+//     methods, reasons — from the organization's policy and the content,
+//     and removes the subject tag the policy found;
 //  3. inside one transaction — shared with concurrent submissions through
 //     group commit (store.Committer), so one fsync covers a batch —
 //     answers a repeated idempotency key with the first result, checks the
@@ -36,6 +38,7 @@ import (
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/keyring"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/store"
 )
 
@@ -61,6 +64,9 @@ type Deps struct {
 	Events    *event.Recorder
 	Domains   Domains
 	Scheduler Scheduler
+	// Policy decides each recipient from the organization's policy and
+	// the content; nil leaves the floor (policy.Decide) alone.
+	Policy *policy.Engine
 }
 
 // Options tunes the outbox.
@@ -111,7 +117,7 @@ var (
 
 // Submit accepts a message; see the package documentation.
 func (o *Outbox) Submit(ctx context.Context, s Submission) (Result, error) {
-	p, err := o.prepare(s)
+	p, err := o.prepare(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}

@@ -2,11 +2,13 @@ package outbox
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 
 	"github.com/carepost/carepost/internal/id"
 	"github.com/carepost/carepost/internal/message"
+	"github.com/carepost/carepost/internal/phi"
 	"github.com/carepost/carepost/internal/policy"
 )
 
@@ -15,10 +17,15 @@ type prepared struct {
 	messageID  string
 	raw        []byte
 	mailFrom   string
+	fromEmail  string
 	fromDomain string
 	fromField  string
 	rcpts      []preparedRcpt
-	decision   policy.Decision
+	parsed     *message.Parsed
+	// decisions are the recipients' policy decisions, in rcpts order.
+	decisions []policy.Decision
+	eval      *policy.Evaluation // nil without a policy engine
+	phi       bool
 }
 
 type preparedRcpt struct {
@@ -30,9 +37,10 @@ type preparedRcpt struct {
 
 func fieldError(field, msg string) error { return &message.FieldError{Field: field, Msg: msg} }
 
-// prepare validates and builds the message outside the transaction, so the
-// shared transaction holds only database work.
-func (o *Outbox) prepare(s Submission) (prepared, error) {
+// prepare validates and builds the message and decides every recipient
+// outside the transaction, so the shared transaction holds only database
+// work.
+func (o *Outbox) prepare(ctx context.Context, s Submission) (prepared, error) {
 	p := prepared{messageID: id.NewAt("msg", o.opts.Clock())}
 	if (s.Draft == nil) == (s.Raw == nil) {
 		return p, fieldError("message", "give either a structured message or a raw one")
@@ -63,8 +71,86 @@ func (o *Outbox) prepare(s Submission) (prepared, error) {
 	if len(p.raw) > o.opts.MaxSize {
 		return p, fieldError("message", fmt.Sprintf("the message is larger than %d bytes", o.opts.MaxSize))
 	}
-	p.decision = policy.Decide(policy.Input{Security: string(s.Security), NonPHI: s.NonPHI, RequireTLS: s.RequireTLS})
-	return p, nil
+	return p, o.decide(ctx, &p, s)
+}
+
+// decide asks the policy engine for each recipient's decision (the floor
+// alone without an engine) and removes the subject tag the engine found,
+// so the stored and delivered message no longer carries it.
+func (o *Outbox) decide(ctx context.Context, p *prepared, s Submission) error {
+	in := policy.Input{Security: string(s.Security), NonPHI: s.NonPHI, RequireTLS: s.RequireTLS, TLSOnly: s.TLSOnly}
+	if o.deps.Policy == nil {
+		d := policy.Decide(in)
+		for range p.rcpts {
+			p.decisions = append(p.decisions, d)
+		}
+		p.phi = d.PHI
+		return nil
+	}
+	if p.parsed == nil {
+		// A message Inspect cannot read is scanned as nothing, which the
+		// engine treats as unscanned content (the strictest rule applies).
+		p.parsed, _ = message.Inspect(p.raw, message.Limits{})
+	}
+	ev, err := o.deps.Policy.Evaluate(ctx, policy.Message{OrgID: s.OrgID, SenderUserID: s.SenderUserID, From: p.fromEmail,
+		Security: in.Security, NonPHI: in.NonPHI, RequireTLS: in.RequireTLS, TLSOnly: in.TLSOnly, Parsed: p.parsed})
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	for _, r := range p.rcpts {
+		d, err := ev.Decide(ctx, r.email)
+		if err != nil {
+			return fmt.Errorf("policy: %w", err)
+		}
+		p.decisions = append(p.decisions, d)
+	}
+	p.eval, p.phi = ev, ev.PHI
+	if p.raw, err = ev.StripSubjectTag(p.raw); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Explanation is what Submit would decide for a submission, computed by
+// the same code without storing or sending anything.
+type Explanation struct {
+	// PolicyVersion is the organization's policy version applied (0: the
+	// built-in default).
+	PolicyVersion  int                  `json:"policy_version"`
+	PHI            bool                 `json:"phi"`
+	SubjectFlagged bool                 `json:"subject_flagged"`
+	Findings       []phi.Finding        `json:"findings"`
+	Recipients     []ExplainedRecipient `json:"recipients"`
+}
+
+// ExplainedRecipient is one recipient's decision and the state Submit
+// would give it (suppressions aside, which are not policy).
+type ExplainedRecipient struct {
+	Email    string          `json:"email"`
+	Kind     string          `json:"kind"`
+	State    string          `json:"state"`
+	Reason   string          `json:"reason,omitempty"`
+	Decision policy.Decision `json:"decision"`
+}
+
+// Explain validates s and decides each recipient exactly as Submit does,
+// and returns the decisions. It writes nothing: no message, no recipient,
+// no event, no audit entry.
+func (o *Outbox) Explain(ctx context.Context, s Submission) (Explanation, error) {
+	p, err := o.prepare(ctx, s)
+	if err != nil {
+		return Explanation{}, err
+	}
+	ex := Explanation{PHI: p.phi, Findings: []phi.Finding{}}
+	if p.eval != nil {
+		ex.PolicyVersion, ex.SubjectFlagged, ex.Findings = p.eval.Version, p.eval.SubjectFlagged, append(ex.Findings, p.eval.Findings...)
+	}
+	for i, r := range p.rcpts {
+		d := p.decisions[i]
+		state, reason := stateFor(d)
+		ex.Recipients = append(ex.Recipients, ExplainedRecipient{Email: r.email, Kind: r.kind, State: state, Reason: reason, Decision: d})
+	}
+	return ex, nil
 }
 
 func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
@@ -76,7 +162,7 @@ func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
 	if err != nil {
 		return fieldError("from", err.Error())
 	}
-	p.mailFrom, p.fromDomain, p.fromField = from.Email, from.Domain(), "from"
+	p.mailFrom, p.fromEmail, p.fromDomain, p.fromField = from.Email, from.Email, from.Domain(), "from"
 	raw, err := message.Build(d, message.BuildOptions{
 		MessageID: p.messageID + "@" + p.fromDomain,
 		Date:      o.opts.Clock(),
@@ -140,7 +226,7 @@ func (o *Outbox) prepareRaw(p *prepared, s Submission) error {
 		return fieldError("message", "the From address is invalid")
 	}
 	p.fromDomain, p.fromField = from.Domain(), "from"
-	p.mailFrom = from.Email
+	p.mailFrom, p.fromEmail, p.parsed = from.Email, from.Email, parsed
 	if s.MailFrom != "" {
 		mf, err := message.ParseAddress(s.MailFrom)
 		if err != nil {

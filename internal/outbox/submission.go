@@ -64,7 +64,11 @@ type Submission struct {
 	DSN bool
 	// NonPHI is set only by callers that guarantee the content carries no
 	// PHI (it allows opportunistic TLS); when in doubt it stays false.
-	NonPHI   bool
+	NonPHI bool
+	// TLSOnly is the "TLS only, else drop" mode for marketing sources: a
+	// recipient that cannot get verified TLS fails with a reason and is
+	// never handed to the portal.
+	TLSOnly  bool
 	Tags     []string
 	Metadata map[string]string
 }

@@ -53,7 +53,7 @@ func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepar
 	}
 	msg := store.MessageRow{ID: p.messageID, OrgID: s.OrgID, Source: string(s.Source), SubmitterType: string(s.Actor.Type),
 		SubmitterID: s.Actor.ID, SenderUserID: s.SenderUserID, MailFrom: p.mailFrom, FromDomain: p.fromDomain,
-		Security: securityOrAuto(s.Security), PHI: p.decision.PHI, RequireTLS: s.RequireTLS, DSN: s.DSN,
+		Security: securityOrAuto(s.Security), PHI: p.phi, RequireTLS: s.RequireTLS, DSN: s.DSN,
 		IdempotencyKey: s.IdempotencyKey, RequestHash: s.RequestHash, Size: int64(len(p.raw)), Content: content,
 		DEKVersion: ver, Tags: string(tags), Metadata: string(meta), Recipients: len(p.rcpts),
 		CreatedAt: now, ExpiresAt: now.Add(o.opts.Lifetime)}
@@ -65,6 +65,9 @@ func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepar
 		return Result{}, err
 	}
 	if err := store.InsertRecipients(ctx, tx, rows); err != nil {
+		return Result{}, err
+	}
+	if err := store.SetRecipientPolicies(ctx, tx, s.OrgID, recipientPolicies(rows, p.decisions)); err != nil {
 		return Result{}, err
 	}
 	evs := make([]event.Event, 0, len(rows))
@@ -92,7 +95,7 @@ func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepar
 	if _, err := o.deps.Audit.Append(ctx, tx, audit.Entry{Chain: s.OrgID, Actor: s.Actor, Action: "message.submit",
 		TargetType: "message", TargetID: msg.ID, Outcome: audit.Success,
 		Details: map[string]string{"source": string(s.Source), "recipients": strconv.Itoa(len(rows)), "queued": strconv.Itoa(queued),
-			"level": string(p.decision.Level)}}); err != nil {
+			"level": string(strongest(p.decisions))}}); err != nil {
 		return Result{}, err
 	}
 	if len(domains) > 0 && o.deps.Scheduler != nil {
@@ -123,9 +126,10 @@ func (o *Outbox) recipients(ctx context.Context, tx *store.Tx, s Submission, p p
 			return nil, nil, fmt.Errorf("seal recipient: %w", err)
 		}
 		indexes = append(indexes, ix)
+		d := p.decisions[i]
 		rows = append(rows, store.RecipientRow{ID: r.id, OrgID: s.OrgID, MessageID: p.messageID, Ord: i, Kind: r.kind,
-			Address: sealed, AddressIndex: ix, Domain: r.domain, State: StateQueued, Level: string(p.decision.Level),
-			Rule: p.decision.Rule, NextAttemptAt: now, DEKVersion: ver, UpdatedAt: now})
+			Address: sealed, AddressIndex: ix, Domain: r.domain, State: StateQueued, Level: string(d.Level),
+			Rule: d.Rule, NextAttemptAt: now, DEKVersion: ver, UpdatedAt: now})
 	}
 	suppressed, err := store.Suppressed(ctx, tx, s.OrgID, indexes)
 	if err != nil {
@@ -135,17 +139,61 @@ func (o *Outbox) recipients(ctx context.Context, tx *store.Tx, s Submission, p p
 	for i := range rows {
 		r := &rows[i]
 		reason, isSuppressed := suppressed[string(r.AddressIndex)]
-		switch {
-		case isSuppressed:
+		if isSuppressed {
 			r.State, r.LastReason, r.FinishedAt = StateFailed, "suppressed: "+reason, now
-		case policy.Level(r.Level).AtLeast(policy.E2E):
-			// e2e and portal need the encryption feature; until a
-			// recipient can get that level, the content is not sent.
-			r.State, r.LastReason = StateHeld, "required level "+r.Level+" is not available for this recipient"
+		} else if r.State, r.LastReason = stateFor(p.decisions[i]); r.State == StateFailed {
+			r.FinishedAt = now
 		}
 		results = append(results, RecipientResult{ID: r.ID, Email: p.rcpts[i].email, State: r.State, Level: r.Level, Reason: r.LastReason})
 	}
 	return rows, results, nil
+}
+
+// stateFor is the state a new recipient starts in under its decision:
+// queued for delivery to walk its methods; held when the first method is
+// e2e or the portal, which need the encryption feature (until a recipient
+// can get that level, the content is not sent); failed when no method is
+// acceptable (a TLS-only source's recipient that needs more: dropped, never
+// portaled).
+func stateFor(d policy.Decision) (state, reason string) {
+	switch {
+	case len(d.Methods) == 0:
+		return StateFailed, "dropped by policy: " + dropReason(d)
+	case d.Methods[0].AtLeast(policy.E2E):
+		return StateHeld, "required level " + string(d.Level) + " is not available for this recipient"
+	}
+	return StateQueued, ""
+}
+
+func dropReason(d policy.Decision) string {
+	for i := len(d.Reasons) - 1; i >= 0; i-- {
+		if d.Reasons[i].Rule == policy.RuleTLSOnly {
+			return d.Reasons[i].Detail
+		}
+	}
+	return "no acceptable delivery method"
+}
+
+// recipientPolicies are the rows' decisions as stored beside them.
+func recipientPolicies(rows []store.RecipientRow, ds []policy.Decision) []store.RecipientPolicy {
+	out := make([]store.RecipientPolicy, len(rows))
+	for i, r := range rows {
+		reasons := []byte("[]")
+		if len(ds[i].Reasons) > 0 {
+			reasons, _ = json.Marshal(ds[i].Reasons) // strings only: cannot fail
+		}
+		out[i] = store.RecipientPolicy{ID: r.ID, Methods: policy.MethodList(ds[i].Methods), Drop: ds[i].Drop,
+			Reasons: string(reasons), SubjectFlagged: ds[i].SubjectFlagged}
+	}
+	return out
+}
+
+func strongest(ds []policy.Decision) policy.Level {
+	l := policy.Opportunistic
+	for _, d := range ds {
+		l = policy.Max(l, d.Level)
+	}
+	return l
 }
 
 // replay answers a repeated idempotency key with the first result, or
