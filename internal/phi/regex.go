@@ -76,7 +76,12 @@ func compileRegex(src string) (*wordRegex, error) {
 	w := &wordRegex{re: re}
 	var set [256]bool
 	if nullable, ok := firstBytes(tree, &set); ok && !nullable {
-		w.anchored, w.first = regexp.MustCompile(`^(?:`+src+`)`), &set
+		// Anchor the parsed tree, not the text: "^(?:" + src + ")" breaks
+		// on \Q…, which quotes to the end of the expression.
+		anchored := &syntax.Regexp{Op: syntax.OpConcat, Sub: []*syntax.Regexp{{Op: syntax.OpBeginText}, tree}}
+		if a, err := regexp.Compile(anchored.String()); err == nil {
+			w.anchored, w.first = a, &set
+		}
 	}
 	return w, nil
 }
