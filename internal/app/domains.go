@@ -12,7 +12,13 @@ import (
 // opens: only the checks fail, with senderdomain.ErrNoResolver.
 func (a *App) openDomains(opts Options) error {
 	deps := senderdomain.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit}
-	r, err := dns.New(dns.Options{Servers: opts.DNSServers})
+	// The checks read DNS the way delivery does: through delivery.dns_servers
+	// when configured (a validating resolver, or a test's loopback server).
+	servers := opts.DNSServers
+	if len(servers) == 0 {
+		servers = a.Config.Delivery.DNSServers
+	}
+	r, err := dns.New(dns.Options{Servers: servers})
 	if err != nil {
 		a.Log.Warn("no DNS resolver: sender-domain checks cannot run", "err", err)
 	} else {
