@@ -19,7 +19,9 @@ import (
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-func setup(t *testing.T, d store.Driver) (*app.App, string) {
+func setup(t *testing.T, d store.Driver) (*app.App, string) { return setupB(t, d) }
+
+func setupB(t testing.TB, d store.Driver) (*app.App, string) {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Data.Dir = t.TempDir()
@@ -197,7 +199,7 @@ func TestIdempotencyRaceStoresOneMessage(t *testing.T) {
 }
 
 // verifyDomain registers a sending domain; demo mode verifies it at once.
-func verifyDomain(t *testing.T, a *app.App, org, domain string) {
+func verifyDomain(t testing.TB, a *app.App, org, domain string) {
 	t.Helper()
 	if _, _, err := a.Domains.Add(context.Background(), senderdomain.System(org, "test"), domain); err != nil {
 		t.Fatal(err)
