@@ -43,9 +43,9 @@ type group struct {
 	rcpts []*rcpt
 }
 
-// run delivers one batch of domain for slot.
-func (s *Service) run(ctx context.Context, domain string, slot int) error {
-	c, err := s.claim(ctx, domain, slot)
+// run delivers one batch of domain.
+func (s *Service) run(ctx context.Context, domain string) error {
+	c, err := s.claim(ctx, domain)
 	if err != nil || len(c.rows) == 0 {
 		return err
 	}

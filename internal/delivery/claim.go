@@ -11,7 +11,7 @@ import (
 // claim is one batch's hold on its recipients and its slot.
 type claim struct {
 	domain string
-	slot   int
+	slot   int // the parallel slot the batch holds
 	// lease is when the hold ends, and the fencing token of every write
 	// the batch makes (store.ClaimRecipients).
 	lease time.Time
@@ -20,39 +20,39 @@ type claim struct {
 	started time.Time
 }
 
-// claim takes the slot and up to a batch of due recipients in one short
-// transaction. It returns a claim without rows when there is nothing to do
-// here: nothing due, the slot held by another batch (the wake-up passes to
-// the next slot; the holder re-checks when it finishes), or the domain's
-// rate limit reached (a job is scheduled for the next window).
-func (s *Service) claim(ctx context.Context, domain string, slot int) (*claim, error) {
-	c := &claim{domain: domain, slot: slot, started: time.Now()}
+// claim takes a free slot of the domain and up to a batch of its due
+// recipients in one short transaction. It returns a claim without rows when
+// there is nothing to do here: nothing due, every slot held by a batch (the
+// holders look for more work when they end), or the domain's rate limit
+// reached (a job is scheduled for the next window).
+func (s *Service) claim(ctx context.Context, domain string) (*claim, error) {
+	c := &claim{domain: domain, started: time.Now()}
 	err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		c.rows = nil
 		now := s.clock()
-		busy, err := store.StartDeliverySlot(ctx, tx, domain, slot)
+		head, err := store.StartDelivery(ctx, tx, domain, s.opts.Slots)
 		if err != nil {
 			return err
 		}
-		if busy.After(now) {
-			if slot+1 < s.opts.Slots {
-				return s.wake(ctx, tx, domain, slot+1, false)
+		c.slot = -1
+		for i, busy := range head.Busy {
+			if !busy.After(now) {
+				c.slot = i
+				break
 			}
+		}
+		if c.slot < 0 {
 			return nil
 		}
 		limit := s.opts.Batch
-		var window time.Time
-		var used int
+		window, used := head.WindowStart, head.WindowCount
 		if s.opts.RatePerMinute > 0 {
-			if window, used, err = store.DeliveryWindow(ctx, tx, domain); err != nil {
-				return err
-			}
 			if now.Sub(window) >= time.Minute || now.Before(window) {
 				window, used = now, 0
 			}
 			room := s.opts.RatePerMinute - used
 			if room <= 0 {
-				return s.wakeAt(ctx, tx, domain, slot, window.Add(time.Minute).Sub(now))
+				return s.wakeAt(ctx, tx, domain, window.Add(time.Minute).Sub(now))
 			}
 			limit = min(limit, room)
 		}
@@ -61,7 +61,7 @@ func (s *Service) claim(ctx context.Context, domain string, slot int) (*claim, e
 		if err != nil || len(c.rows) == 0 {
 			return err
 		}
-		if err := store.HoldDeliverySlot(ctx, tx, domain, slot, c.lease); err != nil {
+		if err := store.HoldDeliverySlot(ctx, tx, domain, c.slot, c.lease); err != nil {
 			return err
 		}
 		if s.opts.RatePerMinute > 0 {
@@ -69,15 +69,15 @@ func (s *Service) claim(ctx context.Context, domain string, slot int) (*claim, e
 				return err
 			}
 		}
-		// A full batch suggests more is due: let the next slot start on it
-		// while this one delivers.
-		if len(c.rows) == s.opts.Batch && slot+1 < s.opts.Slots {
-			return s.wake(ctx, tx, domain, slot+1, false)
+		// A full batch suggests more is due: another job starts on it, in
+		// a free slot, while this one delivers.
+		if len(c.rows) == s.opts.Batch {
+			return s.wake(ctx, tx, domain, false)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("claim %s slot %d: %w", domain, slot, err)
+		return nil, fmt.Errorf("claim %s: %w", domain, err)
 	}
 	return c, nil
 }

@@ -7,36 +7,40 @@
 // The queue is the recipients table; River runs the work, one job per
 // destination-domain batch, never one per message (River on SQLite burns
 // down about 1.7k jobs/s). The outbox calls ScheduleTx in the submission's
-// transaction. It arms slot 0 of the domain in delivery_slots and inserts a
-// job only when the slot was not armed already, so a burst of a thousand
-// submissions to one domain makes one job. A job disarms its slot as it
-// starts, so a submission that commits after that arms it again: nothing
-// is missed. This is a row in our own table rather than River's unique
-// jobs because River requires "running" among the unique states — a
-// unique job that has already claimed would swallow the wake-up of a
-// message committed after its claim. On PostgreSQL the arming upsert locks
-// the slot row until the submission commits, and the job's disarming
-// update waits for that lock, so the job's claim sees the submission.
+// transaction. It arms the domain's head row in delivery_slots and inserts
+// a job only when the domain was not armed already, so a burst of a
+// thousand submissions to one domain makes one job. A job disarms the
+// domain as it starts, so a submission that commits after that arms it
+// again: nothing is missed. This is a row in our own table rather than
+// River's unique jobs because River requires "running" among the unique
+// states — a unique job that has already claimed would swallow the wake-up
+// of a message committed after its claim. Every decision about a domain
+// (arming, a job starting, a batch ending) begins by locking its head row;
+// on PostgreSQL that orders them, so a job's claim sees every submission
+// that armed before it, and a batch that ends sees what a job that found
+// no free slot left behind.
 //
 // # Claims and parallel batches
 //
-// A job claims up to delivery.batch due recipients of its domain — queued
-// or deferred with next_attempt_at reached, or sending with an expired
-// lease — in one short transaction that marks them sending with a lease
-// (delivery.lease, 10 minutes). On PostgreSQL the claim selects FOR UPDATE
-// SKIP LOCKED, so two nodes (or two slots) claiming one domain take
-// disjoint rows; River's own locking only keeps one job from running twice,
-// and the row claim is what keeps two different jobs from sending the same
-// recipient. The lease is also the claim's fencing token: outcomes are
-// written only to rows that still hold it. A domain runs at most
-// delivery.connections_per_domain batches at once, one per slot: a full
-// claim arms the next slot, a job whose slot is busy passes the wake-up on,
-// and a batch that ends with work due arms its own slot again in the
+// A job takes a free slot of its domain (at most
+// delivery.connections_per_domain batches, each on its own connection,
+// deliver to one domain at once, across all nodes) and claims up to
+// delivery.batch due recipients — queued, deferred with next_attempt_at
+// reached, or sending with an expired lease — in one short transaction that
+// marks them sending with a lease (delivery.lease, 10 minutes). On
+// PostgreSQL the claim selects FOR UPDATE SKIP LOCKED, so claims racing on
+// one domain take disjoint rows; River's own locking only keeps one job
+// from running twice, and the row claim is what keeps two different jobs,
+// on any nodes, from sending the same recipient. The lease is also the
+// claim's fencing token: outcomes are written only to rows that still hold
+// it. A full claim wakes the domain again, so the next batch starts in
+// another slot while this one delivers; a job that finds every slot held
+// ends, and the batch that ends next looks for more work in the
 // transaction that writes its last outcomes. delivery.rate_per_domain caps
 // recipients claimed per domain per minute. A periodic sweep (River's
 // elected leader, every delivery.sweep_interval) wakes domains whose
 // retries came due or whose leases expired — a node killed mid-batch — and
-// re-arms slots whose job was lost.
+// re-arms domains whose job was lost.
 //
 // # Routing
 //

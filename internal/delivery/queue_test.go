@@ -160,3 +160,93 @@ func TestTwoNodesDeliverEachMessageOnce(t *testing.T) {
 		t.Fatalf("delivery jobs ran on %d nodes, want both", nodes)
 	}
 }
+
+// TestRequireTLS: RFC 8689 REQUIRETLS travels with the message; a domain
+// whose MX host does not support it gets nothing, and the message bounces
+// with 5.7.30.
+func TestRequireTLS(t *testing.T) {
+	t.Parallel()
+	for _, supported := range []bool{true, false} {
+		t.Run(map[bool]string{true: "supported", false: "unsupported"}[supported], func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			mx := w.verifiedDomain("dest.test")
+			sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), RequireTLS: supported})
+			n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
+			res := n.submit("Results: "+canary(), []string{rcpt("pat", "dest.test")}, func(s *outbox.Submission) { s.RequireTLS = true })
+			if !supported {
+				rows := n.waitState(res.MessageID, "bounced", 20*time.Second)
+				if rows[0].LastEnhanced != "5.7.30" || sink.Mails() != 0 {
+					t.Fatalf("bounced with %s after %d MAIL commands", rows[0].LastEnhanced, sink.Mails())
+				}
+				return
+			}
+			n.waitState(res.MessageID, "delivered", 20*time.Second)
+			if m := sink.Messages(); len(m) != 1 || !m[0].RequireTLS {
+				t.Fatalf("sink %+v", m)
+			}
+		})
+	}
+}
+
+// TestRatePerDomain: a domain limited to 5 recipients a minute gets 5, and
+// the rest once the minute has passed.
+func TestRatePerDomain(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	mx := w.verifiedDomain("dest.test")
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()), paused: true,
+		edit: func(c *config.Config) { c.Delivery.RatePerDomain = 5 }})
+	for i := range 8 {
+		n.submit("Reminder", []string{rcpt(fmt.Sprint("p", i), "dest.test")}, nil)
+	}
+	n.start()
+	if _, err := sink.WaitFor(5, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second)
+	if got := len(sink.Messages()); got != 5 {
+		t.Fatalf("%d delivered in the first minute, want 5", got)
+	}
+	n.clock.Advance(61 * time.Second)
+	n.submit("Reminder", []string{rcpt("p8", "dest.test")}, nil) // wakes the domain in the new minute
+	if _, err := sink.WaitFor(9, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMetrics: the delivery series exist with bounded labels only.
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	mx := w.verifiedDomain("dest.test")
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx)})
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
+	res := n.submit("Results", []string{rcpt("pat", "dest.test")}, nil)
+	n.waitState(res.MessageID, "delivered", 20*time.Second)
+	fams, err := n.app.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"carepost_delivery_queue_depth": false, "carepost_deliveries_total": false,
+		"carepost_delivery_duration_seconds": false, "carepost_delivery_connections_total": false}
+	for _, f := range fams {
+		if _, ok := want[f.GetName()]; !ok {
+			continue
+		}
+		want[f.GetName()] = true
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if strings.Contains(l.GetValue(), ".test") || strings.Contains(l.GetValue(), "@") {
+					t.Errorf("%s has label %s=%q", f.GetName(), l.GetName(), l.GetValue())
+				}
+			}
+		}
+	}
+	for name, seen := range want {
+		if !seen {
+			t.Errorf("no %s", name)
+		}
+	}
+}

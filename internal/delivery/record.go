@@ -59,8 +59,7 @@ func (rec *recorder) maybeFlush(ctx context.Context) error {
 }
 
 // finish writes what is left, frees the slot and, when more is due for
-// the domain, arms the slot again with its next job, all in one
-// transaction.
+// the domain, arms it again with its next job, all in one transaction.
 func (rec *recorder) finish(ctx context.Context) error { return rec.flush(ctx, true) }
 
 func (rec *recorder) flush(ctx context.Context, final bool) error {
@@ -119,9 +118,15 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 	return nil
 }
 
-// next frees the batch's slot and wakes it again if more is due.
+// next frees the batch's slot and wakes the domain again if more is due.
+// It locks the domain first: a job that started meanwhile, found every
+// slot held and ended is ordered before this check, which then sees what
+// that job left.
 func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) error {
 	s, c := rec.b.s, rec.b.c
+	if err := store.LockDelivery(ctx, tx, c.domain); err != nil {
+		return err
+	}
 	if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
 		return err
 	}
@@ -129,7 +134,7 @@ func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) erro
 	if err != nil || !due {
 		return err
 	}
-	return s.wake(ctx, tx, c.domain, c.slot, false)
+	return s.wake(ctx, tx, c.domain, false)
 }
 
 // effects writes what follows from one applied outcome in its

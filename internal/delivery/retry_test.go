@@ -68,21 +68,21 @@ func TestHardBounceSuppressesAndNotifies(t *testing.T) {
 	// are the one sink (one port for all MX hosts).
 	w.verifiedDomain("dest.test")
 	w.verifiedDomain(senderDomain)
-	gone := rcpt("former.patient", "dest.test")
+	gone, moved := rcpt("former.patient", "dest.test"), rcpt("moved.patient", "dest.test")
 	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf("mx.dest.test", "mx."+senderDomain),
-		Script: smtptest.Script{RejectRcpt: []string{gone}}})
+		Script: smtptest.Script{RejectRcpt: []string{gone, moved}}})
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
 
 	phi := canary()
 	sender := "results@" + senderDomain
-	raw := "From: Riverside Clinic <" + sender + ">\r\nTo: <" + gone + ">\r\nSubject: Your lab results\r\n" +
+	raw := "From: Riverside Clinic <" + sender + ">\r\nTo: <" + gone + ">, <" + moved + ">\r\nSubject: Your lab results\r\n" +
 		"Date: Mon, 02 Jun 2025 10:00:00 +0000\r\nMessage-ID: <bounce-test@" + senderDomain + ">\r\nMIME-Version: 1.0\r\n" +
 		"Content-Type: text/plain; charset=utf-8\r\n\r\nYour results: " + phi + "\r\n"
 	res := n.submit("", nil, func(s *outbox.Submission) {
-		s.Draft, s.Source, s.Raw, s.MailFrom, s.Rcpts, s.DSN = nil, outbox.SourceSMTP, []byte(raw), sender, []string{gone}, true
+		s.Draft, s.Source, s.Raw, s.MailFrom, s.Rcpts, s.DSN = nil, outbox.SourceSMTP, []byte(raw), sender, []string{gone, moved}, true
 	})
 	rows := n.waitState(res.MessageID, "bounced", 20*time.Second)
-	if rows[0].LastCode != 550 || rows[0].LastEnhanced != "5.1.1" {
+	if len(rows) != 2 || rows[0].LastCode != 550 || rows[0].LastEnhanced != "5.1.1" {
 		t.Fatalf("bounced with %d %s", rows[0].LastCode, rows[0].LastEnhanced)
 	}
 	msgs, err := sink.WaitFor(1, 20*time.Second)
@@ -92,7 +92,7 @@ func TestHardBounceSuppressesAndNotifies(t *testing.T) {
 	dsn := string(msgs[0].Data)
 	if len(msgs[0].Rcpts) != 1 || msgs[0].Rcpts[0] != sender || !strings.Contains(dsn, "multipart/report") ||
 		!strings.Contains(dsn, "Status: 5.1.1") || !strings.Contains(dsn, "Subject: Your lab results") ||
-		!strings.Contains(dsn, "Final-Recipient: rfc822; "+gone) {
+		!strings.Contains(dsn, "Final-Recipient: rfc822; "+gone) || !strings.Contains(dsn, "Final-Recipient: rfc822; "+moved) {
 		t.Fatalf("DSN to %v:\n%s", msgs[0].Rcpts, dsn)
 	}
 	if strings.Contains(dsn, phi) || strings.Contains(dsn, "Your results:") {
@@ -101,7 +101,7 @@ func TestHardBounceSuppressesAndNotifies(t *testing.T) {
 	noCanary(t, phi, sink.Wire())
 	time.Sleep(300 * time.Millisecond)
 	if len(sink.Messages()) != 1 {
-		t.Fatalf("%d messages at the sink, want the one DSN", len(sink.Messages()))
+		t.Fatalf("%d messages at the sink, want one DSN for both recipients", len(sink.Messages()))
 	}
 
 	// Suppressed: a later message to the address fails at submission.

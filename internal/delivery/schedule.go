@@ -11,11 +11,9 @@ import (
 	"github.com/carepost/carepost/internal/store"
 )
 
-// DeliverArgs is one job: deliver what is due for Domain, as parallel slot
-// Slot (0 to Options.Slots-1).
+// DeliverArgs is one job: deliver a batch of what is due for Domain.
 type DeliverArgs struct {
 	Domain string `json:"domain"`
-	Slot   int    `json:"slot"`
 }
 
 // Kind names the job in River's tables.
@@ -29,38 +27,38 @@ func (SweepArgs) Kind() string { return "delivery_sweep" }
 
 var _ outbox.Scheduler = (*Service)(nil)
 
-// ScheduleTx arms slot 0 of each domain in the submission's transaction
-// and inserts its job unless one is already on its way (see the package
-// documentation, "Scheduling").
+// ScheduleTx arms each domain in the submission's transaction and inserts
+// its job unless one is already on its way (see the package documentation,
+// "Scheduling").
 func (s *Service) ScheduleTx(ctx context.Context, tx *store.Tx, _ string, domains []string) error {
 	for _, d := range domains {
-		if err := s.wake(ctx, tx, d, 0, false); err != nil {
+		if err := s.wake(ctx, tx, d, false); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// wake arms (domain, slot) and inserts its job when this call armed it (or
-// always, with force).
-func (s *Service) wake(ctx context.Context, tx *store.Tx, domain string, slot int, force bool) error {
-	armed, err := store.ArmDeliverySlot(ctx, tx, domain, slot, s.clock(), force)
+// wake arms domain and inserts its job when this call armed it (or always,
+// with force).
+func (s *Service) wake(ctx context.Context, tx *store.Tx, domain string, force bool) error {
+	armed, err := store.ArmDelivery(ctx, tx, domain, s.clock(), force)
 	if err != nil || !armed {
 		return err
 	}
 	if s.jobs == nil {
 		return fmt.Errorf("delivery: no job client bound")
 	}
-	_, err = s.jobs.InsertTx(ctx, tx, DeliverArgs{Domain: domain, Slot: slot}, nil)
+	_, err = s.jobs.InsertTx(ctx, tx, DeliverArgs{Domain: domain}, nil)
 	return err
 }
 
-// wakeAt inserts a job for (domain, slot) that starts after d, without
-// arming: a rate-limited domain's next window. A spare job finds nothing
-// to claim and ends.
-func (s *Service) wakeAt(ctx context.Context, tx *store.Tx, domain string, slot int, d time.Duration) error {
+// wakeAt inserts a job for domain that starts after d, without arming: a
+// rate-limited domain's next window. A spare job finds nothing to claim and
+// ends.
+func (s *Service) wakeAt(ctx context.Context, tx *store.Tx, domain string, d time.Duration) error {
 	// River schedules in real time; d is measured on our clock.
-	_, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{Domain: domain, Slot: slot}, &river.InsertOpts{ScheduledAt: time.Now().Add(d)})
+	_, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{Domain: domain}, &river.InsertOpts{ScheduledAt: time.Now().Add(d)})
 	return err
 }
 
@@ -69,7 +67,7 @@ const sweepLimit = 1000
 
 // Sweep wakes every domain that has deferred recipients whose retry time
 // has come or sending recipients whose lease expired (a node died
-// mid-batch), and re-arms slots whose job was lost. Submissions wake
+// mid-batch), and re-arms domains whose job was lost. Submissions wake
 // domains themselves; the sweep is what moves time-based work. It runs
 // periodically on River's elected leader (Options.SweepInterval) and
 // returns how many domains and slots it woke.
@@ -79,11 +77,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// A slot armed for longer than a lease without its job starting lost
+	// A domain armed for longer than a lease without its job starting lost
 	// the job: its node died as the job started (River rescues such a job
 	// only after an hour), or River discarded or an operator cancelled it.
 	// A spare job is cheap; a domain stuck for an hour is not.
-	stale, err := store.StaleDeliverySlots(ctx, s.deps.DB.Reader(), now.Add(-s.opts.Lease), sweepLimit)
+	stale, err := store.StaleDeliveries(ctx, s.deps.DB.Reader(), now.Add(-s.opts.Lease), sweepLimit)
 	if err != nil {
 		return 0, err
 	}
@@ -92,12 +90,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		for _, d := range domains {
-			if err := s.wake(ctx, tx, d, 0, false); err != nil {
+			if err := s.wake(ctx, tx, d, false); err != nil {
 				return err
 			}
 		}
-		for _, sl := range stale {
-			if err := s.wake(ctx, tx, sl.Domain, sl.Slot, true); err != nil {
+		for _, d := range stale {
+			if err := s.wake(ctx, tx, d, true); err != nil {
 				return err
 			}
 		}

@@ -20,7 +20,7 @@ type deliverWorker struct {
 }
 
 func (w *deliverWorker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
-	return w.s.run(ctx, job.Args.Domain, job.Args.Slot)
+	return w.s.run(ctx, job.Args.Domain)
 }
 
 // Timeout lets a batch run for its lease (River's default is a minute); it

@@ -197,58 +197,60 @@ func TestDeliverySlots(t *testing.T) {
 		arm := func(force bool) (armed bool) {
 			tx(func(tx *store.Tx) error {
 				var err error
-				armed, err = store.ArmDeliverySlot(ctx, tx, "dest.example", 0, q0, force)
+				armed, err = store.ArmDelivery(ctx, tx, "dest.example", q0, force)
 				return err
 			})
 			return armed
 		}
 		if !arm(false) || arm(false) || arm(false) {
-			t.Fatal("an unarmed slot arms once; an armed one does not arm again")
+			t.Fatal("an unarmed domain arms once; an armed one does not arm again")
 		}
 		if !arm(true) {
 			t.Fatal("force re-arms")
 		}
-		stale, err := store.StaleDeliverySlots(ctx, db.Reader(), q0, 10)
-		if err != nil || len(stale) != 1 || stale[0] != (store.DeliverySlot{Domain: "dest.example", Slot: 0}) {
-			t.Fatalf("stale slots %v, %v", stale, err)
+		stale, err := store.StaleDeliveries(ctx, db.Reader(), q0, 10)
+		if err != nil || len(stale) != 1 || stale[0] != "dest.example" {
+			t.Fatalf("stale %v, %v", stale, err)
 		}
 		lease := q0.Add(time.Minute)
 		tx(func(tx *store.Tx) error {
-			busy, err := store.StartDeliverySlot(ctx, tx, "dest.example", 0)
-			if err != nil || !busy.IsZero() {
-				return fmt.Errorf("start: busy %v, %v", busy, err)
+			head, err := store.StartDelivery(ctx, tx, "dest.example", 3)
+			if err != nil || len(head.Busy) != 3 || !head.Busy[0].IsZero() {
+				return fmt.Errorf("start: %+v, %v", head, err)
 			}
-			return store.HoldDeliverySlot(ctx, tx, "dest.example", 0, lease)
+			return store.HoldDeliverySlot(ctx, tx, "dest.example", 1, lease)
 		})
 		if !arm(false) {
-			t.Fatal("a started slot arms again for the next submission")
+			t.Fatal("a started domain arms again for the next submission")
+		}
+		if stale, _ := store.StaleDeliveries(ctx, db.Reader(), q0.Add(-time.Second), 10); len(stale) != 0 {
+			t.Fatal("a freshly armed domain counts as stale")
 		}
 		tx(func(tx *store.Tx) error {
-			busy, err := store.StartDeliverySlot(ctx, tx, "dest.example", 0)
-			if err != nil || !busy.Equal(lease) {
-				return fmt.Errorf("second start: busy %v, %v; want the first batch's lease", busy, err)
+			head, err := store.StartDelivery(ctx, tx, "dest.example", 3)
+			if err != nil || !head.Busy[1].Equal(lease) || !head.Busy[0].IsZero() {
+				return fmt.Errorf("second start: %+v, %v; want slot 1 held", head, err)
 			}
-			if err := store.ReleaseDeliverySlot(ctx, tx, "dest.example", 0, lease.Add(time.Second)); err != nil {
+			if err := store.ReleaseDeliverySlot(ctx, tx, "dest.example", 1, lease.Add(time.Second)); err != nil {
 				return err
 			}
-			if busy, _ := store.StartDeliverySlot(ctx, tx, "dest.example", 0); !busy.Equal(lease) {
+			if head, _ := store.StartDelivery(ctx, tx, "dest.example", 3); !head.Busy[1].Equal(lease) {
 				return errors.New("a release with another lease freed the slot")
 			}
-			if err := store.ReleaseDeliverySlot(ctx, tx, "dest.example", 0, lease); err != nil {
+			if err := store.LockDelivery(ctx, tx, "dest.example"); err != nil {
 				return err
 			}
-			if busy, _ := store.StartDeliverySlot(ctx, tx, "dest.example", 0); !busy.IsZero() {
-				return errors.New("the holder's release did not free the slot")
+			if err := store.ReleaseDeliverySlot(ctx, tx, "dest.example", 1, lease); err != nil {
+				return err
 			}
-			start, n, err := store.DeliveryWindow(ctx, tx, "dest.example")
-			if err != nil || !start.IsZero() || n != 0 {
-				return fmt.Errorf("window %v %d %v", start, n, err)
+			if head, _ := store.StartDelivery(ctx, tx, "dest.example", 3); !head.Busy[1].IsZero() {
+				return errors.New("the holder's release did not free the slot")
 			}
 			if err := store.SetDeliveryWindow(ctx, tx, "dest.example", q0, 7); err != nil {
 				return err
 			}
-			if start, n, _ = store.DeliveryWindow(ctx, tx, "dest.example"); !start.Equal(q0) || n != 7 {
-				return fmt.Errorf("window after set %v %d", start, n)
+			if head, _ := store.StartDelivery(ctx, tx, "dest.example", 3); !head.WindowStart.Equal(q0) || head.WindowCount != 7 {
+				return fmt.Errorf("window after set %+v", head)
 			}
 			return nil
 		})
