@@ -26,6 +26,7 @@ import (
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
 	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/delivery"
 	"github.com/carepost/carepost/internal/dns"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/jobs"
@@ -58,7 +59,8 @@ type App struct {
 	Webhooks  *webhook.Service
 	Events    *event.Recorder
 	Outbox    *outbox.Outbox
-	Policy    *policy.Engine // policy.go
+	Policy    *policy.Engine    // policy.go
+	Delivery  *delivery.Service // delivery.go
 
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).
@@ -86,6 +88,9 @@ type Options struct {
 	// loopback, and `carepost domain verify --dns-server` at one the
 	// operator names.
 	DNSServers []string
+	// Signers replace the sender domains' DKIM signers in delivery (tests
+	// sign with keys they generate).
+	Signers delivery.Signers
 }
 
 // Open builds the core services from cfg. cfg must already be resolved and
@@ -154,7 +159,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err := a.openDomains(opts); err != nil {
 		return err
 	}
-	if err := a.openMessaging(); err != nil {
+	if err := a.openMessaging(opts); err != nil {
 		return err
 	}
 	return a.openKeydir()

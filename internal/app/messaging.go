@@ -13,11 +13,14 @@ import (
 )
 
 // openMessaging wires the sending pipeline's shared parts: group commit,
-// the blind index, the job client (with every worker), webhooks, events and
-// the outbox.
-func (a *App) openMessaging() error {
+// the blind index, delivery, the job client (with every worker), webhooks,
+// events and the outbox.
+func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
+	if err := a.openDelivery(opts); err != nil {
+		return fmt.Errorf("delivery: %w", err)
+	}
 	whOpts := webhook.Options{Allow: a.Config.Webhooks.Allow, AllowHTTP: a.Config.Webhooks.AllowHTTP,
 		Logger: a.Log.With("component", "webhook")}
 	whWorker, err := webhook.NewWorker(a.DB, a.Keys, whOpts)
@@ -26,7 +29,8 @@ func (a *App) openMessaging() error {
 	}
 	a.Jobs, err = a.newJobs(func(w *river.Workers) {
 		river.AddWorker(w, whWorker)
-	})
+		a.Delivery.Register(w)
+	}, a.Delivery.PeriodicJobs()...)
 	if err != nil {
 		return err
 	}
@@ -39,6 +43,8 @@ func (a *App) openMessaging() error {
 	a.Keys.Register(store.RecipientsTable())
 	a.openPolicy()
 	a.Outbox = outbox.New(outbox.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Index: a.Index, Audit: a.Audit,
-		Events: a.Events, Domains: a.Domains, Policy: a.Policy}, outbox.Options{Clock: a.Clock})
+		Events: a.Events, Domains: a.Domains, Scheduler: a.Delivery, Policy: a.Policy},
+		outbox.Options{Clock: a.Clock, Lifetime: a.Config.Delivery.Lifetime.Duration()})
+	a.Delivery.Bind(a.Jobs, a.Events, a.Outbox)
 	return nil
 }

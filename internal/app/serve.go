@@ -132,6 +132,7 @@ func (a *App) routes(mux *http.ServeMux) {
 		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors(),
 		Keydir: a.Keydir, Policy: a.Policy}).Mount(mux)
 	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web"), SSO: a.Auth.SSOAvailable()}).Mount(mux)
+	a.mountDemo(mux, wa)
 	a.noteFederation()
 }
 
