@@ -102,6 +102,16 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 				return err
 			}
 		}
+		// Audit last: appending locks the organization's chain head until
+		// the transaction commits, so the lock is held as briefly as
+		// possible.
+		for i, ok := range applied {
+			if ok && ws[i].audit != nil {
+				if _, err := s.deps.Audit.Append(ctx, tx, *ws[i].audit); err != nil {
+					return err
+				}
+			}
+		}
 		tx.AfterCommit(func() {
 			for i, ok := range applied {
 				if ok {
@@ -138,8 +148,8 @@ func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) erro
 }
 
 // effects writes what follows from one applied outcome in its
-// transaction: the demo capture, the suppression of a hard bounce, and the
-// audit entry.
+// transaction, besides its event and audit entry: the demo capture and the
+// suppression of a hard bounce.
 func (s *Service) effects(ctx context.Context, tx *store.Tx, w write, now time.Time) error {
 	row := w.res.r.row
 	if w.res.v.capture != nil && w.out.State == outbox.StateDelivered {
@@ -150,11 +160,6 @@ func (s *Service) effects(ctx context.Context, tx *store.Tx, w write, now time.T
 	}
 	if w.suppress {
 		if err := store.Suppress(ctx, tx, row.OrgID, row.AddressIndex, "hard bounce "+w.out.LastEnhanced, row.MessageID, now); err != nil {
-			return err
-		}
-	}
-	if w.audit != nil {
-		if _, err := s.deps.Audit.Append(ctx, tx, *w.audit); err != nil {
 			return err
 		}
 	}
