@@ -139,9 +139,6 @@ func (s *Service) Bind(jobs JobInserter, events *event.Recorder, submit Submitte
 	}
 }
 
-// Demo reports whether the service captures instead of sending.
-func (s *Service) Demo() bool { return s.deps.Capture != nil }
-
 // rootPools builds the pools remote certificates are verified against:
 // for SMTP the extra roots alone (smtpclient tries the system roots first
 // and the extra ones second), for MTA-STS policy hosts the system roots

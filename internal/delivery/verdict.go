@@ -87,6 +87,10 @@ func classify(n int, res smtpclient.SendResult, err error) []verdict {
 			out[i] = verdict{kind: delivered, code: res.Data.Code, enhanced: res.Data.Enhanced, reason: "accepted by the recipient's server"}
 		case answered && !rr.Accepted && (e == nil || rr.Code >= 500 || e.Stage == smtpclient.StageRcpt):
 			out[i] = reply(rr.Code, rr.Enhanced)
+		case e == nil:
+			// Send reports every recipient when it succeeds; a short answer
+			// is retried rather than trusted.
+			out[i] = tempf("4.4.0", "the server gave no answer for the recipient")
 		case e.Kind == smtpclient.KindTLS:
 			// Send refuses REQUIRETLS before MAIL when the session cannot
 			// carry it: nothing was sent.
