@@ -134,11 +134,17 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 // that job left.
 func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) error {
 	s, c := rec.b.s, rec.b.c
-	if err := store.LockDelivery(ctx, tx, c.domain); err != nil {
+	locked, err := store.LockDelivery(ctx, tx, c.domain)
+	if err != nil {
 		return err
 	}
 	if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
 		return err
+	}
+	if !locked {
+		// Another transaction is deciding about the domain: a job after
+		// this one commits looks for what is left.
+		return s.wakeAt(ctx, tx, c.domain, 0)
 	}
 	due, err := store.DeliveryDue(ctx, tx, c.domain, now)
 	if err != nil || !due {

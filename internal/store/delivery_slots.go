@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // delivery_slots: package delivery's scheduling state per destination
@@ -11,19 +14,37 @@ import (
 // (a job is on its way) and the rate window live there, and every
 // scheduling decision about the domain starts by locking it, which on
 // PostgreSQL orders submissions, job starts and batch ends of one domain
-// (SQLite has one writer, so they are ordered anyway). Rows 0 to n-1 also
+// (SQLite has one writer, so they are ordered anyway). Only a job's start,
+// in a transaction of its own that holds nothing else yet, waits for the
+// lock; the others only try it (see ArmDelivery). Rows 0 to n-1 also
 // record which parallel slots a batch holds (busy_until).
 
-// ArmDelivery marks the domain armed at at and reports whether this call
-// armed it, in which case the caller inserts the job in the same
-// transaction; an armed domain already has a job on its way that has not
-// started. force re-arms an armed domain (the sweep's repair of a lost
-// job).
+// ArmDelivery marks the domain armed at at and reports whether the caller
+// must insert a job in the same transaction: when this call armed it, or
+// when it could not tell. An armed domain already has a job on its way
+// that has not started, so nothing more is needed. force re-arms an armed
+// domain (the sweep's repair of a lost job).
 //
-// On PostgreSQL, ON CONFLICT DO UPDATE locks the existing row even when its
-// WHERE is false, so a job starting on the domain waits for this
-// transaction and then sees its recipients.
+// The head row stays locked until the transaction ends, so a job starting
+// on the domain waits for this transaction and then sees its recipients.
+// On PostgreSQL the lock is only tried (see tryLockHead): arming runs in
+// shared transactions (group commit) that hold other locks, and waiting
+// there could close a deadlock cycle. When the lock is not free, the
+// caller inserts a job anyway; a spare job finds little to do.
 func ArmDelivery(ctx context.Context, tx *Tx, domain string, at time.Time, force bool) (bool, error) {
+	if tx.Driver() == Postgres {
+		armedAt, ok, err := tryLockHead(ctx, tx, domain)
+		if err != nil || !ok {
+			return true, err
+		}
+		if !armedAt.IsZero() && !force {
+			return false, nil
+		}
+		if _, err := tx.Exec(ctx, `UPDATE delivery_slots SET armed_at = ? WHERE domain = ? AND slot = 0`, Micros(at), domain); err != nil {
+			return false, fmt.Errorf("arm delivery: %w", err)
+		}
+		return true, nil
+	}
 	cond := ` WHERE delivery_slots.armed_at = 0`
 	if force {
 		cond = ""
@@ -38,6 +59,51 @@ func ArmDelivery(ctx context.Context, tx *Tx, domain string, at time.Time, force
 		return false, fmt.Errorf("arm delivery: %w", err)
 	}
 	return n > 0, nil
+}
+
+// headLockWait is how long a shared transaction waits for a domain's head
+// row on PostgreSQL before it gives up (well below deadlock_timeout, so a
+// cycle is broken by the wait ending rather than by aborting a
+// transaction).
+const headLockWait = "20ms"
+
+// tryLockHead locks the domain's head row on PostgreSQL if it is free
+// within headLockWait, creating it if needed, and returns its armed_at; ok
+// is false when another transaction holds it. A savepoint keeps the
+// refusal from aborting the caller's transaction.
+func tryLockHead(ctx context.Context, tx *Tx, domain string) (armedAt time.Time, ok bool, err error) {
+	if _, err := tx.Exec(ctx, `SAVEPOINT delivery_head`); err != nil {
+		return time.Time{}, false, fmt.Errorf("lock delivery head: %w", err)
+	}
+	var at int64
+	err = func() error {
+		if _, err := tx.Exec(ctx, `SET LOCAL lock_timeout = '`+headLockWait+`'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO delivery_slots (domain, slot) VALUES (?, 0) ON CONFLICT DO NOTHING`, domain); err != nil {
+			return err
+		}
+		if err := Scan(tx.QueryRow(ctx, `SELECT armed_at FROM delivery_slots WHERE domain = ? AND slot = 0 FOR UPDATE`, domain), &at); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SET LOCAL lock_timeout = DEFAULT`)
+		return err
+	}()
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		if _, rbErr := tx.Exec(ctx, `ROLLBACK TO SAVEPOINT delivery_head`); rbErr != nil {
+			return time.Time{}, false, fmt.Errorf("lock delivery head: %w", rbErr)
+		}
+		_, err = tx.Exec(ctx, `RELEASE SAVEPOINT delivery_head`)
+		return time.Time{}, false, err
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("lock delivery head: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `RELEASE SAVEPOINT delivery_head`); err != nil {
+		return time.Time{}, false, fmt.Errorf("lock delivery head: %w", err)
+	}
+	return FromMicros(at), true, nil
 }
 
 // DeliveryHead is a domain's row 0 as a job starting on it sees it.
@@ -80,13 +146,20 @@ func StartDelivery(ctx context.Context, tx *Tx, domain string, n int) (DeliveryH
 
 // LockDelivery locks the domain's head row for a batch that is ending, so
 // its check for more work is ordered against submissions and job starts.
-func LockDelivery(ctx context.Context, tx *Tx, domain string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO delivery_slots (domain, slot) VALUES (?, 0)
+// On PostgreSQL the lock is only tried (see ArmDelivery): ok is false when
+// another transaction holds it, and the caller then inserts a job instead
+// of checking.
+func LockDelivery(ctx context.Context, tx *Tx, domain string) (ok bool, err error) {
+	if tx.Driver() == Postgres {
+		_, ok, err := tryLockHead(ctx, tx, domain)
+		return ok, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO delivery_slots (domain, slot) VALUES (?, 0)
 		ON CONFLICT (domain, slot) DO UPDATE SET armed_at = delivery_slots.armed_at`, domain)
 	if err != nil {
-		return fmt.Errorf("lock delivery: %w", err)
+		return false, fmt.Errorf("lock delivery: %w", err)
 	}
-	return nil
+	return true, nil
 }
 
 // HoldDeliverySlot records that a batch holds (domain, slot) until until

@@ -65,8 +65,8 @@ func TestDeliverySlots(t *testing.T) {
 			if head, _ := store.StartDelivery(ctx, tx, "dest.example", 3); !head.Busy[1].Equal(lease) {
 				return errors.New("a release with another lease freed the slot")
 			}
-			if err := store.LockDelivery(ctx, tx, "dest.example"); err != nil {
-				return err
+			if ok, err := store.LockDelivery(ctx, tx, "dest.example"); err != nil || !ok {
+				return fmt.Errorf("lock: %v %v", ok, err)
 			}
 			if err := store.ReleaseDeliverySlot(ctx, tx, "dest.example", 1, lease); err != nil {
 				return err
@@ -132,6 +132,65 @@ func TestPinsPoliciesAndDemoCaptures(t *testing.T) {
 		}
 		if err := store.DemoMessagesTable().Validate(); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestHeadLockIsOnlyTriedOnPostgres: a shared transaction that finds a
+// domain's head row locked does not wait (it could close a deadlock
+// cycle); it reports that a job must be inserted anyway.
+func TestHeadLockIsOnlyTriedOnPostgres(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		if d != store.Postgres {
+			t.Skip("SQLite has one writer: transactions never overlap")
+		}
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		holding, release := make(chan struct{}), make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- db.Tx(ctx, func(tx *store.Tx) error {
+				if _, err := store.StartDelivery(ctx, tx, "dest.example", 1); err != nil {
+					return err
+				}
+				close(holding)
+				<-release
+				return nil
+			})
+		}()
+		<-holding
+		start := time.Now()
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			insert, err := store.ArmDelivery(ctx, tx, "dest.example", q0, false)
+			if err != nil || !insert {
+				return fmt.Errorf("arm while locked: insert=%v, %v", insert, err)
+			}
+			ok, err := store.LockDelivery(ctx, tx, "dest.example")
+			if err != nil || ok {
+				return fmt.Errorf("lock while locked: ok=%v, %v", ok, err)
+			}
+			// The transaction is still usable.
+			_, err = tx.Exec(ctx, `SELECT 1`)
+			return err
+		})
+		close(release)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if waited := time.Since(start); waited > 2*time.Second {
+			t.Fatalf("waited %v for a locked head row", waited)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		var insert bool
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			insert, err = store.ArmDelivery(ctx, tx, "dest.example", q0, false)
+			return err
+		}); err != nil || !insert {
+			t.Fatalf("arm when free: %v %v", insert, err)
 		}
 	})
 }
