@@ -18,7 +18,10 @@
 // (arming, a job starting, a batch ending) begins by locking its head row;
 // on PostgreSQL that orders them, so a job's claim sees every submission
 // that armed before it, and a batch that ends sees what a job that found
-// no free slot left behind.
+// no free slot left behind. Only a job's start waits for that lock;
+// submissions and batch ends run in group-commit transactions holding other
+// locks, so they only try it and, when it is taken, insert a spare job
+// rather than risk a deadlock.
 //
 // # Claims and parallel batches
 //
