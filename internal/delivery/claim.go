@@ -52,6 +52,12 @@ func (s *Service) claim(ctx context.Context, domain string) (*claim, error) {
 			}
 			room := s.opts.RatePerMinute - used
 			if room <= 0 {
+				// Arm the domain with a job for the next window: until it
+				// starts, submissions find the domain armed and add no
+				// jobs of their own.
+				if _, err := store.ArmDelivery(ctx, tx, domain, now, true); err != nil {
+					return err
+				}
 				return s.wakeAt(ctx, tx, domain, window.Add(time.Minute).Sub(now))
 			}
 			limit = min(limit, room)
