@@ -103,6 +103,9 @@ func TestDomainsPermissionsAndSendingRule(t *testing.T) {
 		t.Fatalf("send from an unknown domain: %d %s", r.Status, r.Body)
 	}
 	sender := e.Sender(t, e.A) // adds and verifies a.example through the API
+	// The recipient's domain answers SERVFAIL, so delivery defers and the
+	// message stays waiting (otherwise delivery may finish with it first).
+	e.DNS.SetServFail("example.org", true)
 	send(t, e, e.A)
 
 	var list struct{ Domains []struct{ ID, Domain string } }
@@ -122,7 +125,7 @@ func TestDomainsPermissionsAndSendingRule(t *testing.T) {
 	if r := e.Do(t, e.KeyWith(t, e.A, "messages:send"), "GET", path, nil); r.Status != http.StatusForbidden {
 		t.Fatalf("messages:send reads a domain: %d %s", r.Status, r.Body)
 	}
-	// The message just sent is still queued: the domain stays.
+	// The message just sent is still waiting: the domain stays.
 	if r := e.Do(t, e.A.Key, "DELETE", path, nil); r.Status != http.StatusConflict || r.ErrorCode() != "domain_in_use" {
 		t.Fatalf("delete with mail queued: %d %s", r.Status, r.Body)
 	}
