@@ -199,7 +199,9 @@ func TestRatePerDomain(t *testing.T) {
 	mx := w.verifiedDomain("dest.test")
 	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()), paused: true,
-		edit: func(c *config.Config) { c.Delivery.RatePerDomain, c.Delivery.Lease = 5, config.Duration(30*time.Second) }})
+		edit: func(c *config.Config) {
+			c.Delivery.RatePerDomain, c.Delivery.Lease = 5, config.Duration(30*time.Second)
+		}})
 	for i := range 8 {
 		n.submit("Reminder", []string{rcpt(fmt.Sprint("p", i), "dest.test")}, nil)
 	}
