@@ -28,12 +28,14 @@ import (
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/httpserver"
 	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/policy"
+	"github.com/carepost/carepost/internal/portal"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
@@ -55,10 +57,14 @@ type Deps struct {
 	Events  *event.Recorder
 	Domains *senderdomain.Service
 	Gateway *connector.Service
+	// Contacts are the marketing contacts (contacts*.go).
+	Contacts *contact.Service
 	// Keydir is the recipient key directory (keys.go).
 	Keydir *keydir.Service
 	// Policy is the encryption policy engine (policy.go).
 	Policy *policy.Engine
+	// Portal is the secure portal's administration (portal.go).
+	Portal *portal.Service
 }
 
 // Server is the REST API.
@@ -76,7 +82,7 @@ func New(deps Deps) *Server {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: deps}
-	s.routes = s.table()
+	s.routes = append(s.table(), s.contactRoutes()...)
 	return s
 }
 

@@ -120,6 +120,11 @@ func fixtures() map[string]apitest.Fixture {
 		"GET /keys/{id}":                  noBody(recipientKey),
 		"DELETE /keys/{id}":               noBody(recipientKey),
 		"DELETE /passkeys/{id}":           noBody(passkey),
+		// The secure portal (portal_test.go).
+		"GET /portal/deliveries/{id}":         portalFixture(nil),
+		"POST /portal/deliveries/{id}/revoke": portalFixture(nil),
+		"PUT /portal/deliveries/{id}/proof":   portalFixture(map[string]any{"passphrase": "correct horse battery staple"}),
+		"POST /messages/{id}/revoke":          portalMessage,
 		// Runs last in the table: it ends organization A's owner session.
 		"DELETE /sessions/{id}": noBody(session),
 	}
@@ -135,7 +140,7 @@ func TestTwoOrganizationMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Driver) {
 		e := apitest.New(t, d)
 		srv := api.New(api.Deps{})
-		apitest.Matrix(t, e, srv.Routes(), fixtures())
+		apitest.Matrix(t, e, srv.Routes(), withContactFixtures(fixtures()))
 	})
 }
 

@@ -140,11 +140,13 @@ func schemas() schema {
 // allSchemas are the components of every feature.
 func allSchemas() schema {
 	all := schemas()
+	maps.Copy(all, contactSchemas())
 	maps.Copy(all, passkeySchemas())
 	maps.Copy(all, ssoSchemas())
 	maps.Copy(all, policySchemas())
 	maps.Copy(all, connectorSchemas())
 	maps.Copy(all, keySchemas())
+	maps.Copy(all, portalSchemas())
 	return all
 }
 

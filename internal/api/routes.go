@@ -85,5 +85,5 @@ func (s *Server) table() []Route {
 		{Method: del, Path: "/gateway/connectors/{id}", Tag: "gateway", Tenant: true, Perm: access.SettingsWrite, Summary: "Delete a gateway connector: its servers are refused at once", Status: http.StatusNoContent, handler: s.deleteConnector},
 
 		{Method: get, Path: "/alerts", Tag: "alerts", Perm: access.AlertsRead, Summary: "Security alert events (failed sign-in bursts, break-glass)", Response: "AlertList", handler: s.listAlerts},
-	}, s.keyRoutes()...)
+	}, append(s.keyRoutes(), s.portalRoutes()...)...)
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
 	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/delivery"
 	"github.com/carepost/carepost/internal/dns"
 	"github.com/carepost/carepost/internal/event"
@@ -34,6 +35,7 @@ import (
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/policy"
+	"github.com/carepost/carepost/internal/portal"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webhook"
@@ -61,6 +63,7 @@ type App struct {
 	Outbox    *outbox.Outbox
 	Policy    *policy.Engine    // policy.go
 	Delivery  *delivery.Service // delivery.go
+	Contacts  *contact.Service  // contacts.go
 
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).
@@ -70,6 +73,9 @@ type App struct {
 	// Keydir is the recipient key directory and the end-to-end encryption
 	// seam (keydir.go).
 	Keydir *keydir.Service
+
+	// Portal is the secure portal (portal.go).
+	Portal *portal.Service
 }
 
 // Options adjusts Open for tests and CLI commands.
@@ -162,6 +168,7 @@ func (a *App) open(ctx context.Context, opts Options) error {
 	if err := a.openMessaging(opts); err != nil {
 		return err
 	}
+	a.Contacts.Bind(a.Jobs)
 	return a.openKeydir()
 }
 

@@ -18,6 +18,7 @@ import (
 func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
+	a.openContacts()
 	if err := a.openDelivery(opts); err != nil {
 		return fmt.Errorf("delivery: %w", err)
 	}
@@ -27,10 +28,12 @@ func (a *App) openMessaging(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("webhook worker: %w", err)
 	}
+	a.openPortal()
 	a.Jobs, err = a.newJobs(func(w *river.Workers) {
 		river.AddWorker(w, whWorker)
 		a.Delivery.Register(w)
-	}, a.Delivery.PeriodicJobs()...)
+		a.Portal.Register(w)
+	}, append(a.Delivery.PeriodicJobs(), a.Portal.PeriodicJobs()...)...)
 	if err != nil {
 		return err
 	}
@@ -43,8 +46,9 @@ func (a *App) openMessaging(opts Options) error {
 	a.Keys.Register(store.RecipientsTable())
 	a.openPolicy()
 	a.Outbox = outbox.New(outbox.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Index: a.Index, Audit: a.Audit,
-		Events: a.Events, Domains: a.Domains, Scheduler: a.Delivery, Policy: a.Policy},
+		Events: a.Events, Domains: a.Domains, Scheduler: a.Delivery, Policy: a.Policy, Portal: a.Portal},
 		outbox.Options{Clock: a.Clock, Lifetime: a.Config.Delivery.Lifetime.Duration()})
 	a.Delivery.Bind(a.Jobs, a.Events, a.Outbox)
+	a.Portal.Bind(a.Events, a.Outbox)
 	return nil
 }

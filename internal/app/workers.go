@@ -213,6 +213,9 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 	river.AddWorker(workers, &reencryptWorker{app: a})
 	river.AddWorker(workers, &pruneWorker{app: a})
 	river.AddWorker(workers, &rotationCheckWorker{app: a})
+	if a.Contacts != nil {
+		a.Contacts.Register(workers)
+	}
 	if extra != nil {
 		extra(workers)
 	}
@@ -226,6 +229,9 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return RotationCheckArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "keys_rotation_check"}),
+	}
+	if a.Contacts != nil {
+		periodic = append(periodic, a.Contacts.PeriodicJobs()...)
 	}
 	return jobs.New(a.DB, workers, append(periodic, extraPeriodic...), opts)
 }

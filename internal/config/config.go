@@ -39,6 +39,8 @@ type Config struct {
 	Keydir Keydir `toml:"keydir"`
 	// Auth configures sign-in: passkeys.
 	Auth Auth `toml:"auth"`
+	// Portal configures the secure portal recipients open messages in.
+	Portal Portal `toml:"portal"`
 
 	warnings []string // from Load; see Warnings
 }
@@ -242,6 +244,7 @@ func Defaults() *Config {
 		Gateway:    defaultGateway(),
 		Keydir:     defaultKeydir(),
 		Delivery:   defaultDelivery(),
+		Portal:     defaultPortal(),
 	}
 }
 

@@ -67,6 +67,9 @@ type Deps struct {
 	// Policy decides each recipient from the organization's policy and
 	// the content; nil leaves the floor (policy.Decide) alone.
 	Policy *policy.Engine
+	// Portal takes recipients whose first method is the portal, in the
+	// submission's transaction (portal.go); nil leaves them held.
+	Portal Portal
 }
 
 // Options tunes the outbox.

@@ -139,8 +139,8 @@ func TestSuppressedAndUnavailableLevelsAreNotQueued(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := res.Recipients[0]; r.State != outbox.StateHeld || r.Level != "portal" {
-		t.Fatalf("portal requested: %+v; want held at portal level, never queued for transport", r)
+	if r := res.Recipients[0]; r.State != outbox.StatePortal || r.Level != "portal" {
+		t.Fatalf("portal requested: %+v; want in the portal at portal level, never queued for transport", r)
 	}
 }
 

@@ -148,6 +148,9 @@ func (o *Outbox) Explain(ctx context.Context, s Submission) (Explanation, error)
 	for i, r := range p.rcpts {
 		d := p.decisions[i]
 		state, reason := stateFor(d)
+		if o.toPortal(state, d) {
+			state, reason = StatePortal, PortalReason
+		}
 		ex.Recipients = append(ex.Recipients, ExplainedRecipient{Email: r.email, Kind: r.kind, State: state, Reason: reason, Decision: d})
 	}
 	return ex, nil

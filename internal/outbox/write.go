@@ -98,6 +98,9 @@ func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepar
 			"level": string(strongest(p.decisions))}}); err != nil {
 		return Result{}, err
 	}
+	if err := o.handoffPortal(ctx, tx, s, rows, results, p.decisions); err != nil {
+		return Result{}, err
+	}
 	if len(domains) > 0 && o.deps.Scheduler != nil {
 		list := make([]string, 0, len(domains))
 		for d := range domains {

@@ -24,9 +24,40 @@ const (
 	EventFailed = "message.failed"
 	// EventHeld: the message is held (for review, or in the portal).
 	EventHeld = "message.held"
+	// EventOpened: the recipient proved who they are and the portal
+	// showed them the message (the first time).
+	EventOpened = "message.opened"
+	// EventDownloaded: the recipient downloaded an attachment in the
+	// portal.
+	EventDownloaded = "message.downloaded"
+	// EventReplied: the recipient replied from the portal; the reply is a
+	// new message.
+	EventReplied = "message.replied"
+	// EventRevoked: the sender or an administrator revoked the portal
+	// message; the portal refuses it from then on.
+	EventRevoked = "message.revoked"
+	// EventExpired: the portal message reached its expiry; the portal
+	// refuses it from then on.
+	EventExpired = "message.expired"
 )
 
-var eventTypes = []string{EventQueued, EventDelivered, EventDeferred, EventBounced, EventFailed, EventHeld}
+// Engagement event types (package tracking). An email open from the
+// tracking pixel is EventOpened too, with "via": "pixel" and "machine"
+// telling a person from a privacy proxy; clicks carry the link's index in
+// the campaign's link table, never its URL.
+const (
+	// EventClicked: the recipient followed a tracked link.
+	EventClicked = "message.clicked"
+	// EventUnsubscribed: the recipient unsubscribed (one-click, the
+	// unsubscribe page or the preference page).
+	EventUnsubscribed = "message.unsubscribed"
+	// EventComplained: the recipient reported the message as spam.
+	EventComplained = "message.complained"
+)
+
+var eventTypes = []string{EventQueued, EventDelivered, EventDeferred, EventBounced, EventFailed, EventHeld,
+	EventOpened, EventDownloaded, EventReplied, EventRevoked, EventExpired,
+	EventClicked, EventUnsubscribed, EventComplained}
 
 // EventTypes lists every event type an endpoint can subscribe to.
 func EventTypes() []string { return slices.Clone(eventTypes) }

@@ -1,0 +1,211 @@
+package tracking
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	xhtml "golang.org/x/net/html"
+
+	"github.com/carepost/carepost/internal/policy"
+)
+
+// Enabled reports whether a message delivered by method may carry tracking:
+// only mail that travels as ordinary (TLS-protected) email. A message held
+// in the portal is read inside carepost, and an end-to-end encrypted one
+// must not call home from the recipient's client: neither gets a pixel or
+// rewritten links.
+func Enabled(method policy.Level) bool {
+	return method == policy.VerifiedTLS || method == policy.Opportunistic
+}
+
+// Issuer mints one organization's tokens; Service.Issuer returns one with
+// the organization's key loaded.
+type Issuer struct {
+	orgID string
+	key   []byte
+	base  string
+	clock func() time.Time
+}
+
+// Recipient names one message's recipient for tracking: the campaign (or
+// message) and the contact, the list an unsubscribe leaves, and the
+// delivery method the policy chose (tracking only when Enabled).
+type Recipient struct {
+	Issuer     *Issuer
+	CampaignID string
+	ContactID  string
+	ListID     string
+	Method     policy.Level
+}
+
+func (r Recipient) check() error {
+	if r.Issuer == nil {
+		return errors.New("tracking: recipient without an issuer")
+	}
+	if r.CampaignID == "" || r.ContactID == "" || !validID(r.CampaignID) || !validID(r.ContactID) || !validID(r.ListID) {
+		return errors.New("tracking: campaign, contact and list ids must be 1 to 127 of [A-Za-z0-9._:-]")
+	}
+	return nil
+}
+
+func (r Recipient) token(kind Kind, link int) string {
+	t := Token{Kind: kind, OrgID: r.Issuer.orgID, CampaignID: r.CampaignID, ContactID: r.ContactID, IssuedAt: r.Issuer.clock()}
+	switch kind {
+	case KindClick:
+		t.Link = link
+	case KindUnsubscribe:
+		t.ListID = r.ListID
+	}
+	return sign(r.Issuer.key, t)
+}
+
+// OpenURL is the open pixel's address.
+func (r Recipient) OpenURL() string { return r.Issuer.base + "/t/o/" + r.token(KindOpen, 0) + ".gif" }
+
+// ClickURL is the tracked address of link index i.
+func (r Recipient) ClickURL(i int) string { return r.Issuer.base + "/t/c/" + r.token(KindClick, i) }
+
+// UnsubscribeURL is the one-click unsubscribe address (RFC 8058): POST
+// unsubscribes, GET shows a page with a button.
+func (r Recipient) UnsubscribeURL() string {
+	return r.Issuer.base + "/u/" + r.token(KindUnsubscribe, 0)
+}
+
+// PreferencesURL is the preference page.
+func (r Recipient) PreferencesURL() string { return r.UnsubscribeURL() + "/preferences" }
+
+// Headers are the list headers for a campaign message: List-Unsubscribe
+// with the HTTPS URL (RFC 2369 section 3.2) and List-Unsubscribe-Post
+// (RFC 8058 section 3.1), which makes a POST to it a one-click
+// unsubscribe. DKIM signs (and oversigns) both (package dkim), as RFC
+// 8058 section 4 requires. They go on every campaign message, tracked or
+// not: unsubscribing is not tracking. There is no mailto: address,
+// because carepost receives no unsubscribe mail.
+func (r Recipient) Headers() (map[string]string, error) {
+	if err := r.check(); err != nil {
+		return nil, err
+	}
+	return map[string]string{
+		"List-Unsubscribe":      "<" + r.UnsubscribeURL() + ">",
+		"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+	}, nil
+}
+
+// Rewrite sends every http(s) link of a rendered HTML part through the
+// click redirect (adding it to links) and appends the open pixel before
+// </body>. Links to carepost itself (unsubscribe, preferences) are left
+// alone. When tracking is not Enabled for r.Method it returns html
+// unchanged.
+func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
+	if !Enabled(r.Method) {
+		return doc, nil
+	}
+	if err := r.check(); err != nil {
+		return "", err
+	}
+	var out strings.Builder
+	out.Grow(len(doc) + 512)
+	z := xhtml.NewTokenizer(strings.NewReader(doc))
+	for {
+		tt := z.Next()
+		if tt == xhtml.ErrorToken {
+			if err := z.Err(); !errors.Is(err, io.EOF) {
+				return "", fmt.Errorf("tracking: read html: %w", err)
+			}
+			break
+		}
+		raw := z.Raw()
+		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
+			out.Write(raw)
+			continue
+		}
+		name, hasAttr := z.TagName()
+		if !hasAttr || !(bytes.Equal(name, []byte("a")) || bytes.Equal(name, []byte("area"))) {
+			out.Write(raw)
+			continue
+		}
+		raw = bytes.Clone(raw) // TagAttr reuses the tokenizer's buffer
+		if !rewriteTag(&out, z, name, tt, r, links) {
+			out.Write(raw)
+		}
+	}
+	return withPixel(out.String(), r.OpenURL()), nil
+}
+
+// rewriteTag writes a link's start tag with its href tracked, or returns
+// false (writing nothing) when the link is not to be tracked.
+func rewriteTag(out *strings.Builder, z *xhtml.Tokenizer, name []byte, tt xhtml.TokenType, r Recipient, links *LinkTable) bool {
+	type attr struct{ key, val string }
+	var attrs []attr
+	href := -1
+	for more := true; more; {
+		var k, v []byte
+		k, v, more = z.TagAttr()
+		attrs = append(attrs, attr{string(k), string(v)})
+		if string(k) == "href" && href < 0 {
+			href = len(attrs) - 1
+		}
+	}
+	if href < 0 || !trackable(attrs[href].val, r.Issuer.base) {
+		return false
+	}
+	attrs[href].val = r.ClickURL(links.Add(strings.TrimSpace(attrs[href].val)))
+	out.WriteByte('<')
+	out.Write(name)
+	for _, a := range attrs {
+		out.WriteString(" " + a.key + `="` + html.EscapeString(a.val) + `"`)
+	}
+	if tt == xhtml.SelfClosingTagToken {
+		out.WriteString("/>")
+	} else {
+		out.WriteByte('>')
+	}
+	return true
+}
+
+// trackable: web links, not ours, not absurdly long.
+func trackable(u, base string) bool {
+	u = strings.TrimSpace(u)
+	l := strings.ToLower(u)
+	return (strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://")) && len(u) <= MaxURL &&
+		!strings.HasPrefix(u, base+"/")
+}
+
+func withPixel(doc, src string) string {
+	img := `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`
+	if i := strings.LastIndex(doc, "</body>"); i >= 0 {
+		return doc[:i] + img + doc[i:]
+	}
+	return doc + img
+}
+
+var textURL = regexp.MustCompile(`https?://[^\s<>"()]+`)
+
+// RewriteText sends the web links of a text part through the click
+// redirect too (same table, so the HTML and text parts of a link share an
+// index and its counts). Trailing punctuation stays outside the link.
+func RewriteText(text string, r Recipient, links *LinkTable) (string, error) {
+	if !Enabled(r.Method) {
+		return text, nil
+	}
+	if err := r.check(); err != nil {
+		return "", err
+	}
+	return textURL.ReplaceAllStringFunc(text, func(u string) string {
+		trail := ""
+		for len(u) > 0 && strings.IndexByte(".,;:!?'", u[len(u)-1]) >= 0 {
+			trail = u[len(u)-1:] + trail
+			u = u[:len(u)-1]
+		}
+		if !trackable(u, r.Issuer.base) {
+			return u + trail
+		}
+		return r.ClickURL(links.Add(u)) + trail
+	}), nil
+}
