@@ -76,6 +76,12 @@ func (c *Clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
 // the real time and moves only when advanced.
 func New(t *testing.T, d store.Driver) *Env {
 	t.Helper()
+	return NewWith(t, d, nil)
+}
+
+// NewWith is New with edit applied to the node's configuration first.
+func NewWith(t *testing.T, d store.Driver, edit func(*config.Config)) *Env {
+	t.Helper()
 	cfg := config.Defaults()
 	cfg.Data.Dir = t.TempDir()
 	cfg.HTTP.Listen = "127.0.0.1:0"
@@ -85,6 +91,9 @@ func New(t *testing.T, d store.Driver) *Env {
 		cfg.Database.URL = storetest.URL(t, d)
 	}
 	cfg.Jobs.FetchPollInterval = config.Duration(50 * time.Millisecond)
+	if edit != nil {
+		edit(cfg)
+	}
 	cfg.Resolve()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
