@@ -229,6 +229,7 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 		river.NewPeriodicJob(river.PeriodicInterval(6*time.Hour),
 			func() (river.JobArgs, *river.InsertOpts) { return RotationCheckArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "keys_rotation_check"}),
+		a.authCleanup(workers),
 	}
 	if a.Contacts != nil {
 		periodic = append(periodic, a.Contacts.PeriodicJobs()...)

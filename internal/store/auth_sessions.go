@@ -174,3 +174,14 @@ func SetSessionCeremony(ctx context.Context, tx *Tx, orgID, id, ceremony string)
 	}
 	return authOneRow(res, "store ceremony of session "+id)
 }
+
+// DeleteOldSessions removes sessions that ended, expired or went idle
+// before before (all of them long invalid) and returns how many.
+func DeleteOldSessions(ctx context.Context, tx *Tx, before time.Time) (int, error) {
+	b := Micros(before)
+	res, err := tx.Exec(ctx, `DELETE FROM sessions WHERE (ended_at > 0 AND ended_at < ?) OR expires_at < ? OR last_seen_at < ?`, b, b, b)
+	if err != nil {
+		return 0, fmt.Errorf("delete old sessions: %w", mapError(err))
+	}
+	return authAffected(res, "delete old sessions")
+}
