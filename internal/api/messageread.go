@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -270,6 +271,10 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, id webauth.I
 		limit = n
 	}
 	evs, next, more, err := s.deps.Events.After(r.Context(), s.deps.DB.Reader(), p.OrgID, q.Get("since"), q.Get("message_id"), limit)
+	if errors.Is(err, store.ErrBadCursor) {
+		s.fail(w, r, &auth.InputError{Field: "since", Msg: "is not a cursor this feed returned nor one of your event ids; start without it"})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -132,7 +132,7 @@ func schemas() schema {
 		"MessageList": obj(nil, schema{"messages": list(ref("Message")), "next_cursor": str("pass as cursor for the next page")}),
 		"MessageContent": obj(nil, schema{"id": str(""), "subject": str(""), "text": str(""), "html": str(""),
 			"attachments": list(obj(nil, schema{"filename": str(""), "content_type": str(""), "size": integer("")}))}),
-		"EventList": obj(nil, schema{"events": list(obj(nil, schema{"id": str("cursor"), "type": str(""), "message_id": str(""), "recipient_id": str(""),
+		"EventList": obj(nil, schema{"events": list(obj(nil, schema{"id": str(""), "type": str(""), "message_id": str(""), "recipient_id": str(""),
 			"at": at(""), "data": schema{"type": "object"}})), "next_cursor": str("poll with since=next_cursor"), "has_more": boolean("")}),
 	}
 }

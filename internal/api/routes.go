@@ -61,7 +61,7 @@ func (s *Server) table() []Route {
 		{Method: get, Path: "/messages", Tag: "messages", Summary: "List messages, newest first (status, since, cursor, limit)", Response: "MessageList", handler: s.listMessages},
 		{Method: get, Path: "/messages/{id}", Tag: "messages", Tenant: true, Summary: "A message's delivery record: per-recipient state and security receipt", Response: "Message", handler: s.getMessage},
 		{Method: get, Path: "/messages/{id}/content", Tag: "messages", Tenant: true, Summary: "A message's content, for its sender or holders of messages:read_all (audited)", Response: "MessageContent", handler: s.getMessageContent},
-		{Method: get, Path: "/events", Tag: "events", Summary: "Delivery events after a cursor (since=<event id>), oldest first", Response: "EventList", handler: s.listEvents},
+		{Method: get, Path: "/events", Tag: "events", Summary: "Delivery events after a cursor (since=next_cursor of the last page, or an event id), in commit order, oldest first", Response: "EventList", handler: s.listEvents},
 
 		{Method: get, Path: "/policy", Tag: "policy", Summary: "The organization's encryption policy document (policy:write or audit:read)", Response: "Policy", handler: s.getPolicy},
 		{Method: put, Path: "/policy", Tag: "policy", Perm: access.PolicyWrite, Summary: "Replace the encryption policy: validated, saved as a new version, audited (policy.update)", Request: "Policy", Response: "Policy", handler: s.putPolicy},

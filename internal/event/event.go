@@ -90,10 +90,13 @@ func (r *Recorder) Record(ctx context.Context, tx *store.Tx, evs ...Event) error
 	return store.InsertEvents(ctx, tx, rows)
 }
 
-// After lists an organization's events after the cursor (an event id; ""
-// for the oldest), up to limit, optionally for one message. It returns the
-// cursor to poll with next (the last id seen, or the given cursor when
-// nothing is new) and whether more events are already waiting.
+// After lists an organization's events after the cursor (a cursor After
+// returned, an event id, or "" for the oldest), in commit order, up to
+// limit, optionally for one message. It returns the cursor to poll with
+// next (the position of the last event returned, or the given cursor when
+// nothing is new) and whether more events are already waiting. Commit
+// order means a poller never skips an event that committed late
+// (store.EventsAfter); store.ErrBadCursor refuses a cursor it cannot place.
 func (r *Recorder) After(ctx context.Context, q store.Querier, orgID, cursor, messageID string, limit int) (evs []Stored, next string, more bool, err error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
@@ -107,7 +110,7 @@ func (r *Recorder) After(ctx context.Context, q store.Querier, orgID, cursor, me
 	}
 	next = cursor
 	if len(rows) > 0 {
-		next = rows[len(rows)-1].ID
+		next = rows[len(rows)-1].Pos
 	}
 	out := make([]Stored, 0, len(rows))
 	for _, row := range rows {
