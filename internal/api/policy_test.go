@@ -157,7 +157,7 @@ func TestExplainShowsEachRule(t *testing.T) {
 	var ex explained
 	r := e.Do(t, e.A.Key, "POST", v1+"/policy/explain", body)
 	r.JSON(t, &ex)
-	if len(ex.Recipients) != 2 || ex.Recipients[0].Decision.Level != "e2e" || ex.Recipients[0].State != "held" ||
+	if len(ex.Recipients) != 2 || ex.Recipients[0].Decision.Level != "e2e" || ex.Recipients[0].State != "portal" ||
 		!strings.Contains(string(ex.Recipients[0].Decision.Reasons), `"subject.tag"`) || !ex.Recipients[0].Decision.SubjectFlagged {
 		t.Fatalf("tagged: %s", r.Body)
 	}

@@ -2,12 +2,14 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/webhook"
 )
 
 // Outcomes are written in batches: every flushEvery recipients or
@@ -87,7 +89,7 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 				s.log.Warn("delivery lease lost; another claim owns the recipient", "recipient", ws[i].res.r.row.ID)
 				continue
 			}
-			if err := s.effects(ctx, tx, ws[i], now); err != nil {
+			if err := s.effects(ctx, tx, &ws[i], now); err != nil {
 				return err
 			}
 			if ws[i].event != "" {
@@ -154,10 +156,13 @@ func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) erro
 }
 
 // effects writes what follows from one applied outcome in its
-// transaction, besides its event and audit entry: the demo capture and the
-// suppression of a hard bounce.
-func (s *Service) effects(ctx context.Context, tx *store.Tx, w write, now time.Time) error {
+// transaction, besides its event and audit entry: the portal handoff, the
+// demo capture and the suppression of a hard bounce.
+func (s *Service) effects(ctx context.Context, tx *store.Tx, w *write, now time.Time) error {
 	row := w.res.r.row
+	if w.handoff {
+		return s.handoff(ctx, tx, w, now)
+	}
 	if w.res.v.capture != nil && w.out.State == outbox.StateDelivered {
 		if err := s.deps.Capture.CaptureTx(ctx, tx, Captured{OrgID: row.OrgID, MessageID: row.MessageID,
 			RecipientID: row.ID, Content: w.res.v.capture, At: now}); err != nil {
@@ -178,4 +183,34 @@ func (s *Service) tx(ctx context.Context, fn func(*store.Tx) error) error {
 		return s.deps.Committer.Do(ctx, fn)
 	}
 	return s.deps.DB.Tx(ctx, fn)
+}
+
+// handoff gives a recipient whose walk reached the portal to it, inside a
+// savepoint of the outcome transaction: the handoff moves the held row to
+// portal, records its event and audit entry and submits the notification
+// through the outbox. When the portal does not take the recipient —
+// declined, or its work failed — only the handoff is undone: the
+// recipient stays held with a reason (fail closed) and the rest of the
+// batch's outcomes are written.
+func (s *Service) handoff(ctx context.Context, tx *store.Tx, w *write, now time.Time) error {
+	row := w.res.r.row
+	err := tx.Savepoint(ctx, "delivery_portal", func() error {
+		return s.deps.Portal.Handoff(ctx, tx, row.OrgID, row.MessageID, row.ID)
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, outbox.ErrPortalDeclined) {
+		s.log.Warn("the portal declined a recipient; it stays held", "recipient", row.ID, "message", row.MessageID)
+	} else {
+		s.log.Error("portal handoff failed; the recipient stays held", "recipient", row.ID, "message", row.MessageID, "error", err)
+	}
+	w.handoff, w.by = false, byNone
+	w.out.LastReason = w.res.v.reason + "; the secure portal did not take the recipient"
+	w.event = webhook.EventHeld
+	w.audit = auditEntry(*w)
+	return store.SetHeldReason(ctx, tx, row.OrgID, row.ID, w.out.LastReason, now)
 }
