@@ -76,3 +76,12 @@ func SetHeldReason(ctx context.Context, tx *Tx, orgID, id, reason string, at tim
 	}
 	return nil
 }
+
+// SetRecipientReceipt records the security receipt of a recipient that
+// has none yet (one handed to the portal at submission).
+func SetRecipientReceipt(ctx context.Context, tx *Tx, orgID, id, receipt string) error {
+	if _, err := tx.Exec(ctx, `UPDATE recipients SET receipt = ? WHERE org_id = ? AND id = ? AND receipt = ''`, receipt, orgID, id); err != nil {
+		return fmt.Errorf("set recipient receipt: %w", err)
+	}
+	return nil
+}
