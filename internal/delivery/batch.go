@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -68,8 +69,10 @@ func (s *Service) run(ctx context.Context, domain string) error {
 	rec := &recorder{b: b}
 	groups, err := b.groups(ctx, rec)
 	if err != nil {
-		// Nothing was sent: the rows come due again when the lease ends.
-		return err
+		// Nothing was sent: put the rows back now rather than when the
+		// lease ends (if even that fails, the lease ending does it).
+		rec.releaseAll(c.rows)
+		return errors.Join(err, rec.finish(ctx))
 	}
 	for _, g := range groups {
 		if ctx.Err() != nil || !c.budgetLeft(s.opts.Lease) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -104,7 +105,7 @@ func (w *world) startNode(o nodeOptions) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, w: w, clock: &clock{now: time.Now()}}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler),
+	a, err := app.Open(context.Background(), cfg, testLogger(),
 		app.Options{Clock: n.clock.Now, DNSServers: []string{w.dns.Addr()}, Signers: o.signers})
 	if err != nil {
 		t.Fatalf("open app: %v", err)
@@ -346,4 +347,13 @@ func onlyNotices(t testing.TB, msgs []smtptest.Message) {
 			t.Fatalf("the sink received something other than a portal notification:\n%.400s", m.Data)
 		}
 	}
+}
+
+// testLogger discards the node's logs, or writes warnings and errors to
+// standard error with CAREPOST_TEST_LOG=1 (ids only, as in production).
+func testLogger() *slog.Logger {
+	if os.Getenv("CAREPOST_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 }

@@ -33,6 +33,9 @@ type recorder struct {
 	b         *batch
 	pending   []result
 	flushedAt time.Time
+	// endLater: the final flush could not free slot 0 in its shared
+	// transaction; endAlone does once it has committed.
+	endLater bool
 }
 
 func (rec *recorder) add(g *group, vs []verdict) {
@@ -50,6 +53,16 @@ func (rec *recorder) releaseGroup(g *group) {
 	rec.add(g, repeat(verdict{kind: released}, len(g.rcpts)))
 }
 
+// releaseAll puts every claimed recipient back in the queue, unattempted:
+// the batch could not even read them, and they should not wait for the
+// lease to end.
+func (rec *recorder) releaseAll(rows []store.RecipientRow) {
+	rec.pending = rec.pending[:0]
+	for _, row := range rows {
+		rec.pending = append(rec.pending, result{msg: &store.MessageRow{ID: row.MessageID, OrgID: row.OrgID}, r: &rcpt{row: row}, v: verdict{kind: released}})
+	}
+}
+
 func (rec *recorder) maybeFlush(ctx context.Context) error {
 	if rec.flushedAt.IsZero() {
 		rec.flushedAt = time.Now()
@@ -64,7 +77,30 @@ func (rec *recorder) maybeFlush(ctx context.Context) error {
 // the domain, arms it again with its next job, all in one transaction.
 func (rec *recorder) finish(ctx context.Context) error { return rec.flush(ctx, true) }
 
+// flushAttempts bounds the tries of one flush. Its transaction may be the
+// one PostgreSQL aborts to break a lock cycle under load, and the outcomes
+// of mail that was sent must be written: a flush given up leaves its
+// recipients "sending" until their lease ends (then they are sent again).
+// A retry is safe: a failed try changed nothing (its transaction, or its
+// savepoint in group commit, was rolled back), outcomes are fenced by the
+// lease, and notifications carry idempotency keys.
+const flushAttempts = 4
+
 func (rec *recorder) flush(ctx context.Context, final bool) error {
+	var err error
+	for attempt := range flushAttempts {
+		if attempt > 0 {
+			rec.b.s.log.Warn("delivery outcomes not written; retrying", "domain", rec.b.c.domain, "attempt", attempt, "error", err)
+			time.Sleep(time.Duration(attempt*attempt) * 50 * time.Millisecond)
+		}
+		if err = rec.flushOnce(ctx, final); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func (rec *recorder) flushOnce(ctx context.Context, final bool) error {
 	// Outcomes are written even when the job's context has ended: what was
 	// sent must be recorded.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -79,6 +115,7 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 	}
 	s.submitDSNs(ctx, ws, now)
 	err := s.tx(ctx, func(tx *store.Tx) error {
+		rec.endLater = false
 		applied, err := store.RecordOutcomes(ctx, tx, outs)
 		if err != nil {
 			return err
@@ -127,6 +164,9 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 		return fmt.Errorf("record delivery outcomes: %w", err)
 	}
 	rec.pending, rec.flushedAt = nil, time.Now()
+	if rec.endLater {
+		return rec.endAlone(ctx)
+	}
 	return nil
 }
 
@@ -134,25 +174,62 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 // It locks the domain first: a job that started meanwhile, found every
 // slot held and ended is ordered before this check, which then sees what
 // that job left.
+//
+// On PostgreSQL the lock is only tried: this runs in a shared (group
+// commit) transaction that may already hold an organization's audit chain
+// head, and a transaction holding the domain's head row may be waiting for
+// that chain head. Slot 0's hold lives in the head row itself, so when the
+// lock is not had, slot 0 is not released here — the UPDATE would wait
+// for the head row and close the cycle (PostgreSQL then aborts one side,
+// and an aborted outcome transaction left its recipients "sending" until
+// their lease ran out). The batch ends in a transaction of its own right
+// after this one commits instead (endAlone), where waiting holds nothing.
 func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) error {
 	s, c := rec.b.s, rec.b.c
 	locked, err := store.LockDelivery(ctx, tx, c.domain)
 	if err != nil {
 		return err
 	}
+	if !locked {
+		if c.slot == 0 {
+			rec.endLater = true
+		} else if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
+			return err
+		}
+		// Another transaction is deciding about the domain: a job after
+		// this one commits looks for what is left (and one is on its way
+		// even if this node dies before endAlone).
+		return s.wakeAt(ctx, tx, c.domain, 0)
+	}
 	if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
 		return err
-	}
-	if !locked {
-		// Another transaction is deciding about the domain: a job after
-		// this one commits looks for what is left.
-		return s.wakeAt(ctx, tx, c.domain, 0)
 	}
 	due, err := store.DeliveryDue(ctx, tx, c.domain, now)
 	if err != nil || !due {
 		return err
 	}
 	return s.wake(ctx, tx, c.domain, false)
+}
+
+// endAlone frees slot 0 and looks for more work in a transaction of its
+// own, after the outcomes committed (see next). Releasing the slot locks
+// the head row, so the check is ordered as next's is.
+func (rec *recorder) endAlone(ctx context.Context) error {
+	s, c := rec.b.s, rec.b.c
+	err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
+			return err
+		}
+		due, err := store.DeliveryDue(ctx, tx, c.domain, s.clock())
+		if err != nil || !due {
+			return err
+		}
+		return s.wake(ctx, tx, c.domain, false)
+	})
+	if err != nil {
+		return fmt.Errorf("end delivery batch: %w", err)
+	}
+	return nil
 }
 
 // effects writes what follows from one applied outcome in its
