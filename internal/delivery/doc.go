@@ -122,7 +122,8 @@
 // the outbox, the one door, as a system message.
 //
 // Every state change is written in batched transactions (through group
-// commit when the app has a Committer) with, in the same transaction, its
+// commit when the app has a Committer; a transaction PostgreSQL aborts to
+// break a lock cycle is tried again) with, in the same transaction, its
 // event (and webhook fan-out), the suppression, the portal handoff, and an
 // audit entry per recipient for delivered, bounced, failed, held and
 // handed to the portal (message.fallback): the accounting of
