@@ -14,6 +14,8 @@ import (
 	"github.com/carepost/carepost/internal/delivery"
 	"github.com/carepost/carepost/internal/demo"
 	"github.com/carepost/carepost/internal/dns"
+	"github.com/carepost/carepost/internal/keydir"
+	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/smtpclient"
 	"github.com/carepost/carepost/internal/store"
@@ -43,7 +45,8 @@ func (a *App) openDelivery(opts Options) error {
 		}
 		do.ExtraRoots = certs
 	}
-	deps := delivery.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Audit: a.Audit, Signers: opts.Signers}
+	deps := delivery.Deps{DB: a.DB, Committer: a.Committer, Keys: a.Keys, Audit: a.Audit, Signers: opts.Signers,
+		Encrypter: keydirEncrypter{a}, Portal: portalHandoff{a}}
 	if deps.Signers == nil && a.Domains != nil {
 		deps.Signers = domainSigners{a.Domains}
 	}
@@ -119,4 +122,31 @@ func (d domainSigners) Signer(ctx context.Context, orgID, fromDomain string) (de
 		return nil, err
 	}
 	return sg, nil
+}
+
+// keydirEncrypter hands delivery's e2e recipients to the key directory,
+// which is opened after delivery (openKeydir), mapping its "no key" to
+// delivery's.
+type keydirEncrypter struct{ a *App }
+
+func (k keydirEncrypter) Encrypt(ctx context.Context, orgID, email string, raw []byte) ([]byte, string, error) {
+	if k.a.Keydir == nil {
+		return nil, "", delivery.ErrNoKey
+	}
+	out, format, err := k.a.Keydir.Encrypt(ctx, orgID, email, raw)
+	if errors.Is(err, keydir.ErrNoKey) {
+		return nil, "", fmt.Errorf("%w: %w", delivery.ErrNoKey, err)
+	}
+	return out, format, err
+}
+
+// portalHandoff hands delivery's portal recipients to the portal, which is
+// built after delivery (openPortal) and imports nothing of it.
+type portalHandoff struct{ a *App }
+
+func (p portalHandoff) Handoff(ctx context.Context, tx *store.Tx, orgID, messageID, recipientID string) error {
+	if p.a.Portal == nil {
+		return fmt.Errorf("no portal: %w", outbox.ErrPortalDeclined)
+	}
+	return p.a.Portal.Handoff(ctx, tx, orgID, messageID, recipientID)
 }

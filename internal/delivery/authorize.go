@@ -11,7 +11,8 @@ import (
 	"github.com/carepost/carepost/internal/store"
 )
 
-// NoVerifiedPath is the reason a verified-tls recipient is held.
+// NoVerifiedPath is why verified TLS is unavailable for a domain: the walk
+// then moves to the recipient's next method (e2e, the portal).
 const NoVerifiedPath = "no verified TLS path (MTA-STS, DANE or pin) for this domain"
 
 // authz says whether, and by what, an MX host is authorized to receive a

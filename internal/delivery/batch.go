@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -29,18 +30,31 @@ type batch struct {
 	signers   map[string]Signer
 }
 
-// rcpt is one claimed recipient.
+// rcpt is one claimed recipient and where it is on its fallback chain.
 type rcpt struct {
 	row   store.RecipientRow
 	email string
+	// methods are the acceptable methods in the order the walk tries
+	// them, and drop whether running out of them fails the recipient
+	// instead of holding it (the recorded policy decision, walk.go).
+	methods []policy.Level
+	drop    bool
+	// step is the index of the method being tried; skipped says why the
+	// ones before it could not be used.
+	step    int
+	skipped []Skip
 }
 
-// group is the recipients of one message at one level: one SMTP
-// transaction with one RCPT each.
+// group is the recipients of one message in the batch. Those that share a
+// method share one SMTP transaction (e2e content differs per recipient, so
+// each e2e recipient is its own).
 type group struct {
 	msg   store.MessageRow
-	level policy.Level
 	rcpts []*rcpt
+	// raw is the message's content, opened once when a method needs it.
+	raw     []byte
+	rawErr  error
+	rawDone bool
 }
 
 // run delivers one batch of domain.
@@ -55,8 +69,10 @@ func (s *Service) run(ctx context.Context, domain string) error {
 	rec := &recorder{b: b}
 	groups, err := b.groups(ctx, rec)
 	if err != nil {
-		// Nothing was sent: the rows come due again when the lease ends.
-		return err
+		// Nothing was sent: put the rows back now rather than when the
+		// lease ends (if even that fails, the lease ending does it).
+		rec.releaseAll(c.rows)
+		return errors.Join(err, rec.finish(ctx))
 	}
 	for _, g := range groups {
 		if ctx.Err() != nil || !c.budgetLeft(s.opts.Lease) {
@@ -71,16 +87,24 @@ func (s *Service) run(ctx context.Context, domain string) error {
 	return rec.finish(ctx)
 }
 
-// groups reads the batch's messages and opens its addresses, and groups
-// recipients by message and level in claim order. Recipients that cannot
-// be sent at all are recorded at once.
+// groups reads the batch's messages, the recipients' recorded policy
+// decisions, and opens their addresses, and groups recipients by message
+// in claim order. Recipients that cannot be sent at all are recorded at
+// once.
 func (b *batch) groups(ctx context.Context, rec *recorder) ([]*group, error) {
 	ids := make([]string, 0, len(b.c.rows))
+	rids := make([]string, 0, len(b.c.rows))
 	for _, r := range b.c.rows {
 		ids = append(ids, r.MessageID)
+		rids = append(rids, r.ID)
 	}
 	slices.Sort(ids)
-	msgs, err := store.MessagesByID(ctx, b.s.deps.DB.Reader(), slices.Compact(ids))
+	q := b.s.deps.DB.Reader()
+	msgs, err := store.MessagesByID(ctx, q, slices.Compact(ids))
+	if err != nil {
+		return nil, err
+	}
+	pols, err := store.RecipientPoliciesByID(ctx, q, rids)
 	if err != nil {
 		return nil, err
 	}
@@ -91,63 +115,35 @@ func (b *batch) groups(ctx context.Context, rec *recorder) ([]*group, error) {
 		if !ok || m.OrgID != row.OrgID {
 			return nil, fmt.Errorf("recipient %s: message %s missing", row.ID, row.MessageID)
 		}
-		email, err := b.s.deps.Keys.Open(ctx, b.s.deps.DB.Reader(), outbox.AddressAAD(row.OrgID, row.ID), row.Address)
+		email, err := b.s.deps.Keys.Open(ctx, q, outbox.AddressAAD(row.OrgID, row.ID), row.Address)
 		if err != nil {
 			b.s.log.Error("open recipient address", "recipient", row.ID, "error", err)
 			rec.addOne(m, &rcpt{row: row}, tempf("4.3.0", "the recipient's address could not be opened"))
 			continue
 		}
-		key := row.MessageID + "\x00" + row.Level
-		g := index[key]
+		g := index[row.MessageID]
 		if g == nil {
-			g = &group{msg: m, level: policy.Level(row.Level)}
-			index[key] = g
+			g = &group{msg: m}
+			index[row.MessageID] = g
 			out = append(out, g)
 		}
-		g.rcpts = append(g.rcpts, &rcpt{row: row, email: string(email)})
+		r := &rcpt{row: row, email: string(email)}
+		r.methods, r.drop = b.s.chain(m, row, pols[row.ID])
+		g.rcpts = append(g.rcpts, r)
 	}
 	return out, nil
 }
 
-// deliver sends one group and returns a verdict per recipient, in order.
-func (b *batch) deliver(ctx context.Context, g *group) []verdict {
-	if v, refuse := b.refuse(g); refuse {
-		return repeat(v, len(g.rcpts))
+// content opens the group's message once.
+func (b *batch) content(ctx context.Context, g *group) ([]byte, error) {
+	if !g.rawDone {
+		g.rawDone = true
+		g.raw, g.rawErr = b.s.deps.Keys.Open(ctx, b.s.deps.DB.Reader(), outbox.ContentAAD(g.msg.OrgID, g.msg.ID), g.msg.Content)
+		if g.rawErr != nil {
+			b.s.log.Error("open message content", "message", g.msg.ID, "error", g.rawErr)
+		}
 	}
-	raw, err := b.s.deps.Keys.Open(ctx, b.s.deps.DB.Reader(), outbox.ContentAAD(g.msg.OrgID, g.msg.ID), g.msg.Content)
-	if err != nil {
-		b.s.log.Error("open message content", "message", g.msg.ID, "error", err)
-		return repeat(tempf("4.3.0", "the message could not be opened"), len(g.rcpts))
-	}
-	signed, err := b.sign(ctx, g.msg, raw)
-	if err != nil {
-		b.s.log.Warn("dkim sign", "message", g.msg.ID, "error", err)
-		return repeat(tempf("4.3.0", "the message could not be DKIM-signed"), len(g.rcpts))
-	}
-	if b.s.deps.Capture != nil {
-		v := verdict{kind: delivered, code: 250, reason: "captured by demo mode; nothing was sent", capture: signed,
-			receipt: &Receipt{AuthorizedBy: byDemo, TLS: "none", Verification: "none", Code: 250}}
-		return repeat(v, len(g.rcpts))
-	}
-	return b.send(ctx, g, signed)
-}
-
-// refuse applies the transport floor before anything is opened: levels
-// above verified-tls are never handed to the transport (the outbox holds
-// them; this is the defensive second check), and PHI never travels
-// opportunistically.
-func (b *batch) refuse(g *group) (verdict, bool) {
-	switch {
-	case g.level.AtLeast(policy.E2E):
-		b.s.log.Error("recipient above transport level reached delivery", "message", g.msg.ID, "level", string(g.level))
-		return verdict{kind: held, reason: "required level " + string(g.level) + " is not available for this recipient"}, true
-	case g.level != policy.VerifiedTLS && g.level != policy.Opportunistic:
-		return verdict{kind: held, reason: "unknown transport level " + string(g.level)}, true
-	case g.level == policy.Opportunistic && g.msg.PHI:
-		b.s.log.Error("PHI message at opportunistic level reached delivery", "message", g.msg.ID)
-		return verdict{kind: held, reason: NoVerifiedPath}, true
-	}
-	return verdict{}, false
+	return g.raw, g.rawErr
 }
 
 // sign DKIM-signs raw for its organization and sender domain; without a

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carepost/carepost/internal/delivery"
 	"github.com/carepost/carepost/internal/smtptest"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -51,7 +52,7 @@ func TestDANEEEAuthorizesSelfSigned(t *testing.T) {
 }
 
 // TestDANE: records that do not match, or a TLSA lookup that fails, defer;
-// unsigned records are no DANE at all (the message is held).
+// unsigned records are no DANE at all (no verified path: the portal).
 func TestDANEFailuresDefer(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
@@ -69,7 +70,7 @@ func TestDANEFailuresDefer(t *testing.T) {
 		}, "deferred"},
 		{"tlsa-unsigned", func(w *world, tlsa string) {
 			w.dns.AddTLSA(tlsa, 3, 1, 1, make([]byte, 32))
-		}, "held"},
+		}, "portal"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -83,8 +84,10 @@ func TestDANEFailuresDefer(t *testing.T) {
 			n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
 			phi := canary()
 			res := n.submit("Pathology: "+phi, []string{rcpt("pat", "dane.test")}, nil)
-			n.waitState(res.MessageID, c.state, 20*time.Second)
-			if len(sink.Messages()) != 0 || sink.Mails() != 0 {
+			if c.state == "portal" {
+				n.portaled(res.MessageID, delivery.NoVerifiedPath)
+				onlyNotices(t, sink.Messages())
+			} else if n.waitState(res.MessageID, c.state, 20*time.Second); len(sink.Messages()) != 0 || sink.Mails() != 0 {
 				t.Fatal("the server received a transaction")
 			}
 			noCanary(t, phi, sink.Wire())

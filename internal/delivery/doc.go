@@ -59,8 +59,7 @@
 //
 // # Transport levels and how each is authorized
 //
-// PHI never leaves below the level policy set for the recipient. e2e and
-// portal recipients are held by the outbox and refused here again. An
+// PHI never leaves below the level policy set for the recipient. An
 // opportunistic recipient (a source that declared no PHI) gets STARTTLS
 // when offered (RFC 7435); a PHI message at that level is refused. A
 // verified-tls recipient goes only to an MX host one of these authorizes,
@@ -82,12 +81,32 @@
 //
 // In every case the session must have STARTTLS, TLS 1.2 or later and the
 // verification, or smtpclient sends nothing, not even the envelope. A host
-// nothing authorizes is skipped; when no host of the domain is authorized
-// the recipient is held with NoVerifiedPath (the encryption issue will hand
-// it to the portal). An authorized host whose TLS fails — an attacker
-// stripping STARTTLS, a wrong certificate — defers: the attacker causes
-// delay and finally failure, never cleartext. REQUIRETLS (RFC 8689) is
+// nothing authorizes is skipped; when no host of the domain is authorized,
+// verified TLS is unavailable (NoVerifiedPath) and the walk moves on. An
+// authorized host whose TLS fails — an attacker stripping STARTTLS, a wrong
+// certificate — defers: the attacker causes delay and finally failure,
+// never cleartext, and never another method. REQUIRETLS (RFC 8689) is
 // passed on; when no MX host supports it the message bounces with 5.7.30.
+//
+// # The fallback walk
+//
+// Delivery decides nothing about policy: the outbox records, beside each
+// recipient, the methods its decision allows in order and whether running
+// out of them drops it, and delivery follows that record (walk.go). It
+// tries the current method and moves to the next only when the method is
+// unavailable — verified TLS with no authorized host, e2e with no key
+// valid now, no portal on the node — never because an attempt failed in a
+// way that may pass. e2e encrypts each recipient's copy through the
+// Encrypter (the key directory: PGP/MIME or S/MIME), DKIM-signs the
+// encrypted message and sends it over verified TLS where the domain
+// publishes a way to verify, opportunistic TLS where it publishes none
+// (e2e.go). The portal method hands the recipient over with Portal.Handoff
+// inside the outcome transaction, in a savepoint: when the portal does not
+// take it, only the handoff is undone and the recipient stays held. A
+// chain that runs out drops the recipient (failed: the "TLS only, else
+// drop" mode, never the portal) or holds it (fail closed). The receipt
+// names the method used and the ones passed over with why, so it can be
+// read against POST /policy/explain.
 //
 // # Outcomes
 //
@@ -103,9 +122,11 @@
 // the outbox, the one door, as a system message.
 //
 // Every state change is written in batched transactions (through group
-// commit when the app has a Committer) with, in the same transaction, its
-// event (and webhook fan-out), the suppression, and an audit entry per
-// recipient for delivered, bounced, failed and held: the accounting of
+// commit when the app has a Committer; a transaction PostgreSQL aborts to
+// break a lock cycle is tried again) with, in the same transaction, its
+// event (and webhook fan-out), the suppression, the portal handoff, and an
+// audit entry per recipient for delivered, bounced, failed, held and
+// handed to the portal (message.fallback): the accounting of
 // disclosures needs each recipient, by id, never the address. Each attempt
 // leaves a security receipt on the recipient (Receipt): MX host and
 // address, TLS version and cipher, certificate fingerprint, how the peer

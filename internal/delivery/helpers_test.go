@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
+	"github.com/carepost/carepost/internal/smtptest"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
@@ -103,7 +105,7 @@ func (w *world) startNode(o nodeOptions) *node {
 		t.Fatal(err)
 	}
 	n := &node{t: t, w: w, clock: &clock{now: time.Now()}}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler),
+	a, err := app.Open(context.Background(), cfg, testLogger(),
 		app.Options{Clock: n.clock.Now, DNSServers: []string{w.dns.Addr()}, Signers: o.signers})
 	if err != nil {
 		t.Fatalf("open app: %v", err)
@@ -312,3 +314,46 @@ func noCanary(t testing.TB, c string, wires ...[]byte) {
 }
 
 func rcpt(local, domain string) string { return fmt.Sprintf("%s@%s", local, domain) }
+
+// portaled waits until every recipient of msgID is in the portal and its
+// notification delivered, checks each receipt says why the walk got there
+// (first passed over: verified-tls for skipReason), and returns the
+// recipients' rows and the notifications' message ids.
+func (n *node) portaled(msgID, skipReason string) ([]store.RecipientRow, []string) {
+	n.t.Helper()
+	rows := n.waitState(msgID, "portal", 20*time.Second)
+	var notices []string
+	for _, r := range rows {
+		rc := receipt(n.t, r)
+		if rc.Method != "portal" || len(rc.Skipped) == 0 || rc.Skipped[0].Method != "verified-tls" || rc.Skipped[0].Reason != skipReason {
+			n.t.Fatalf("portal receipt %+v", rc)
+		}
+		it, err := store.PortalItemByRecipient(context.Background(), n.app.DB.Reader(), n.org.ID, r.ID)
+		if err != nil || it.NoticeID == "" {
+			n.t.Fatalf("portal item of %s: %+v %v", r.ID, it, err)
+		}
+		n.waitState(it.NoticeID, "delivered", 20*time.Second)
+		notices = append(notices, it.NoticeID)
+	}
+	return rows, notices
+}
+
+// onlyNotices fails unless every message the sink received is a portal
+// notification (they carry no PHI and declare it: Auto-Submitted).
+func onlyNotices(t testing.TB, msgs []smtptest.Message) {
+	t.Helper()
+	for _, m := range msgs {
+		if !strings.Contains(string(m.Data), "Auto-Submitted: auto-generated") || !strings.Contains(string(m.Data), "/portal/m/cpm_") {
+			t.Fatalf("the sink received something other than a portal notification:\n%.400s", m.Data)
+		}
+	}
+}
+
+// testLogger discards the node's logs, or writes warnings and errors to
+// standard error with CAREPOST_TEST_LOG=1 (ids only, as in production).
+func testLogger() *slog.Logger {
+	if os.Getenv("CAREPOST_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}

@@ -27,7 +27,7 @@ func newMetrics(db *store.DB) *metrics {
 		depth: &depthCollector{db: db, desc: prometheus.NewDesc("carepost_delivery_queue_depth",
 			"Recipients waiting or being delivered, by state (queued, sending, deferred, held).", []string{"state"}, nil)},
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "carepost_deliveries_total",
-			Help: "Delivery outcomes by outcome, required transport level and what authorized the MX host."},
+			Help: "Delivery outcomes by outcome (delivered, bounced, deferred, failed, held, portal), required transport level and what authorized the MX host (portal: none was involved)."},
 			[]string{"outcome", "level", "authorized_by"}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "carepost_delivery_duration_seconds",
 			Help:    "Time from acceptance to delivery of each delivered recipient.",
@@ -38,10 +38,14 @@ func newMetrics(db *store.DB) *metrics {
 }
 
 func (m *metrics) outcome(w write, now time.Time) {
-	if w.event == "" {
+	state := w.out.State
+	switch {
+	case w.handoff:
+		state = outbox.StatePortal
+	case w.event == "":
 		return
 	}
-	m.deliveries.WithLabelValues(w.out.State, w.res.r.row.Level, w.by).Inc()
+	m.deliveries.WithLabelValues(state, w.res.r.row.Level, w.by).Inc()
 	if w.out.State == outbox.StateDelivered {
 		m.duration.Observe(now.Sub(w.res.msg.CreatedAt).Seconds())
 	}

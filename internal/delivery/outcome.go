@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carepost/carepost/internal/audit"
@@ -19,6 +20,9 @@ type write struct {
 	audit    *audit.Entry
 	suppress bool
 	by       string // authorized_by, for events and metrics
+	// handoff: the recipient goes to the portal (Portal.Handoff in the
+	// outcome transaction; until then it is written held).
+	handoff bool
 }
 
 // deliveryActor is who acts in delivery's audit entries.
@@ -47,9 +51,16 @@ func (s *Service) outcome(res result, lease, now time.Time) write {
 	case permanent:
 		o.State, o.Attempts, o.FinishedAt = outbox.StateBounced, row.Attempts+1, now
 		w.event, w.suppress = webhook.EventBounced, hardBounce(v.enhanced)
-	case held:
+	case held, unavailable:
 		o.State = outbox.StateHeld
 		w.event = webhook.EventHeld
+	case portaled:
+		// Written held, fenced by the lease; the handoff in the same
+		// transaction moves it to portal and records its own event.
+		o.State, w.handoff, w.by = outbox.StateHeld, true, byPortal
+	case dropped:
+		o.State, o.FinishedAt = outbox.StateFailed, now
+		w.event = webhook.EventFailed
 	case released:
 		o.State = outbox.StateQueued
 		if row.Attempts > 0 {
@@ -90,9 +101,31 @@ func auditEntry(w write) *audit.Entry {
 	if w.out.LastCode != 0 {
 		e.Details["code"] = strconv.Itoa(w.out.LastCode)
 	}
-	if rc := w.res.v.receipt; rc != nil && rc.MX != "" {
-		e.Details["mx"], e.Details["ip"], e.Details["tls"] = rc.MX, rc.IP, rc.TLS
-		e.Details["verified"] = strconv.FormatBool(rc.Verified)
+	if rc := w.res.v.receipt; rc != nil {
+		if rc.MX != "" {
+			e.Details["mx"], e.Details["ip"], e.Details["tls"] = rc.MX, rc.IP, rc.TLS
+			e.Details["verified"] = strconv.FormatBool(rc.Verified)
+		}
+		if rc.Method != "" {
+			e.Details["method"] = rc.Method
+		}
+		if rc.E2E != "" {
+			e.Details["e2e"] = rc.E2E
+		}
+		if len(rc.Skipped) > 0 {
+			skipped := make([]string, len(rc.Skipped))
+			for i, sk := range rc.Skipped {
+				skipped[i] = sk.Method
+			}
+			e.Details["skipped"] = strings.Join(skipped, ",")
+		}
+	}
+	if w.handoff {
+		// The walk's decision; the portal's own entry (message.portal)
+		// follows in the same transaction.
+		e.Action, e.Outcome = "message.fallback", audit.Success
+		e.Details["to"], e.Details["reason"] = "portal", w.res.v.reason
+		return e
 	}
 	switch w.out.State {
 	case outbox.StateDelivered:
@@ -101,6 +134,9 @@ func auditEntry(w write) *audit.Entry {
 		e.Action, e.Outcome = "message.bounce", audit.Failure
 	case outbox.StateFailed:
 		e.Action, e.Outcome = "message.fail", audit.Failure
+		if w.res.v.kind == dropped {
+			e.Details["reason"] = w.out.LastReason
+		}
 	case outbox.StateHeld:
 		e.Action, e.Outcome = "message.hold", audit.Denied
 		e.Details["reason"] = w.out.LastReason

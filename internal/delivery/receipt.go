@@ -20,9 +20,20 @@ type Receipt struct {
 	// rule that set it.
 	Level string `json:"level"`
 	Rule  string `json:"rule,omitempty"`
+	// Method is the method of the recipient's fallback chain this attempt
+	// used: "opportunistic", "verified-tls", "e2e" or "portal"; empty when
+	// none could be used (held, dropped).
+	Method string `json:"method,omitempty"`
+	// E2E is the end-to-end format of an e2e attempt: "pgp" (PGP/MIME,
+	// RFC 3156) or "smime" (S/MIME, RFC 8551).
+	E2E string `json:"e2e,omitempty"`
+	// Skipped are the methods before Method that were unavailable, with
+	// why, in the order the chain lists them.
+	Skipped []Skip `json:"skipped,omitempty"`
 	// AuthorizedBy is what authorized the MX host for verified TLS:
-	// "mta-sts", "dane", "pin"; "none" for opportunistic delivery; "demo"
-	// for a demo-mode capture.
+	// "mta-sts", "dane", "pin"; "none" for opportunistic delivery (and
+	// for e2e content to a domain that publishes no way to verify); "demo"
+	// for a demo-mode capture; "portal" when no MX host was involved.
 	AuthorizedBy string `json:"authorized_by"`
 	MX           string `json:"mx,omitempty"`
 	IP           string `json:"ip,omitempty"`
@@ -44,6 +55,12 @@ type Receipt struct {
 	// Code and Enhanced are the server's reply (RFC 5321, RFC 3463).
 	Code     int    `json:"code,omitempty"`
 	Enhanced string `json:"enhanced,omitempty"`
+}
+
+// Skip is one method of the fallback chain that could not be used.
+type Skip struct {
+	Method string `json:"method"`
+	Reason string `json:"reason"`
 }
 
 // STSReceipt is the MTA-STS policy in force for a delivery.

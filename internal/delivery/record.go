@@ -2,12 +2,14 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/webhook"
 )
 
 // Outcomes are written in batches: every flushEvery recipients or
@@ -31,6 +33,9 @@ type recorder struct {
 	b         *batch
 	pending   []result
 	flushedAt time.Time
+	// endLater: the final flush could not free slot 0 in its shared
+	// transaction; endAlone does once it has committed.
+	endLater bool
 }
 
 func (rec *recorder) add(g *group, vs []verdict) {
@@ -48,6 +53,16 @@ func (rec *recorder) releaseGroup(g *group) {
 	rec.add(g, repeat(verdict{kind: released}, len(g.rcpts)))
 }
 
+// releaseAll puts every claimed recipient back in the queue, unattempted:
+// the batch could not even read them, and they should not wait for the
+// lease to end.
+func (rec *recorder) releaseAll(rows []store.RecipientRow) {
+	rec.pending = rec.pending[:0]
+	for _, row := range rows {
+		rec.pending = append(rec.pending, result{msg: &store.MessageRow{ID: row.MessageID, OrgID: row.OrgID}, r: &rcpt{row: row}, v: verdict{kind: released}})
+	}
+}
+
 func (rec *recorder) maybeFlush(ctx context.Context) error {
 	if rec.flushedAt.IsZero() {
 		rec.flushedAt = time.Now()
@@ -62,7 +77,30 @@ func (rec *recorder) maybeFlush(ctx context.Context) error {
 // the domain, arms it again with its next job, all in one transaction.
 func (rec *recorder) finish(ctx context.Context) error { return rec.flush(ctx, true) }
 
+// flushAttempts bounds the tries of one flush. Its transaction may be the
+// one PostgreSQL aborts to break a lock cycle under load, and the outcomes
+// of mail that was sent must be written: a flush given up leaves its
+// recipients "sending" until their lease ends (then they are sent again).
+// A retry is safe: a failed try changed nothing (its transaction, or its
+// savepoint in group commit, was rolled back), outcomes are fenced by the
+// lease, and notifications carry idempotency keys.
+const flushAttempts = 4
+
 func (rec *recorder) flush(ctx context.Context, final bool) error {
+	var err error
+	for attempt := range flushAttempts {
+		if attempt > 0 {
+			rec.b.s.log.Warn("delivery outcomes not written; retrying", "domain", rec.b.c.domain, "attempt", attempt, "error", err)
+			time.Sleep(time.Duration(attempt*attempt) * 50 * time.Millisecond)
+		}
+		if err = rec.flushOnce(ctx, final); err == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+func (rec *recorder) flushOnce(ctx context.Context, final bool) error {
 	// Outcomes are written even when the job's context has ended: what was
 	// sent must be recorded.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
@@ -77,6 +115,7 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 	}
 	s.submitDSNs(ctx, ws, now)
 	err := s.tx(ctx, func(tx *store.Tx) error {
+		rec.endLater = false
 		applied, err := store.RecordOutcomes(ctx, tx, outs)
 		if err != nil {
 			return err
@@ -87,7 +126,7 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 				s.log.Warn("delivery lease lost; another claim owns the recipient", "recipient", ws[i].res.r.row.ID)
 				continue
 			}
-			if err := s.effects(ctx, tx, ws[i], now); err != nil {
+			if err := s.effects(ctx, tx, &ws[i], now); err != nil {
 				return err
 			}
 			if ws[i].event != "" {
@@ -125,6 +164,9 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 		return fmt.Errorf("record delivery outcomes: %w", err)
 	}
 	rec.pending, rec.flushedAt = nil, time.Now()
+	if rec.endLater {
+		return rec.endAlone(ctx)
+	}
 	return nil
 }
 
@@ -132,19 +174,35 @@ func (rec *recorder) flush(ctx context.Context, final bool) error {
 // It locks the domain first: a job that started meanwhile, found every
 // slot held and ended is ordered before this check, which then sees what
 // that job left.
+//
+// On PostgreSQL the lock is only tried: this runs in a shared (group
+// commit) transaction that may already hold an organization's audit chain
+// head, and a transaction holding the domain's head row may be waiting for
+// that chain head. Slot 0's hold lives in the head row itself, so when the
+// lock is not had, slot 0 is not released here — the UPDATE would wait
+// for the head row and close the cycle (PostgreSQL then aborts one side,
+// and an aborted outcome transaction left its recipients "sending" until
+// their lease ran out). The batch ends in a transaction of its own right
+// after this one commits instead (endAlone), where waiting holds nothing.
 func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) error {
 	s, c := rec.b.s, rec.b.c
 	locked, err := store.LockDelivery(ctx, tx, c.domain)
 	if err != nil {
 		return err
 	}
+	if !locked {
+		if c.slot == 0 {
+			rec.endLater = true
+		} else if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
+			return err
+		}
+		// Another transaction is deciding about the domain: a job after
+		// this one commits looks for what is left (and one is on its way
+		// even if this node dies before endAlone).
+		return s.wakeAt(ctx, tx, c.domain, 0)
+	}
 	if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
 		return err
-	}
-	if !locked {
-		// Another transaction is deciding about the domain: a job after
-		// this one commits looks for what is left.
-		return s.wakeAt(ctx, tx, c.domain, 0)
 	}
 	due, err := store.DeliveryDue(ctx, tx, c.domain, now)
 	if err != nil || !due {
@@ -153,11 +211,35 @@ func (rec *recorder) next(ctx context.Context, tx *store.Tx, now time.Time) erro
 	return s.wake(ctx, tx, c.domain, false)
 }
 
+// endAlone frees slot 0 and looks for more work in a transaction of its
+// own, after the outcomes committed (see next). Releasing the slot locks
+// the head row, so the check is ordered as next's is.
+func (rec *recorder) endAlone(ctx context.Context) error {
+	s, c := rec.b.s, rec.b.c
+	err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := store.ReleaseDeliverySlot(ctx, tx, c.domain, c.slot, c.lease); err != nil {
+			return err
+		}
+		due, err := store.DeliveryDue(ctx, tx, c.domain, s.clock())
+		if err != nil || !due {
+			return err
+		}
+		return s.wake(ctx, tx, c.domain, false)
+	})
+	if err != nil {
+		return fmt.Errorf("end delivery batch: %w", err)
+	}
+	return nil
+}
+
 // effects writes what follows from one applied outcome in its
-// transaction, besides its event and audit entry: the demo capture and the
-// suppression of a hard bounce.
-func (s *Service) effects(ctx context.Context, tx *store.Tx, w write, now time.Time) error {
+// transaction, besides its event and audit entry: the portal handoff, the
+// demo capture and the suppression of a hard bounce.
+func (s *Service) effects(ctx context.Context, tx *store.Tx, w *write, now time.Time) error {
 	row := w.res.r.row
+	if w.handoff {
+		return s.handoff(ctx, tx, w, now)
+	}
 	if w.res.v.capture != nil && w.out.State == outbox.StateDelivered {
 		if err := s.deps.Capture.CaptureTx(ctx, tx, Captured{OrgID: row.OrgID, MessageID: row.MessageID,
 			RecipientID: row.ID, Content: w.res.v.capture, At: now}); err != nil {
@@ -178,4 +260,34 @@ func (s *Service) tx(ctx context.Context, fn func(*store.Tx) error) error {
 		return s.deps.Committer.Do(ctx, fn)
 	}
 	return s.deps.DB.Tx(ctx, fn)
+}
+
+// handoff gives a recipient whose walk reached the portal to it, inside a
+// savepoint of the outcome transaction: the handoff moves the held row to
+// portal, records its event and audit entry and submits the notification
+// through the outbox. When the portal does not take the recipient —
+// declined, or its work failed — only the handoff is undone: the
+// recipient stays held with a reason (fail closed) and the rest of the
+// batch's outcomes are written.
+func (s *Service) handoff(ctx context.Context, tx *store.Tx, w *write, now time.Time) error {
+	row := w.res.r.row
+	err := tx.Savepoint(ctx, "delivery_portal", func() error {
+		return s.deps.Portal.Handoff(ctx, tx, row.OrgID, row.MessageID, row.ID)
+	})
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil {
+		return err
+	}
+	if errors.Is(err, outbox.ErrPortalDeclined) {
+		s.log.Warn("the portal declined a recipient; it stays held", "recipient", row.ID, "message", row.MessageID)
+	} else {
+		s.log.Error("portal handoff failed; the recipient stays held", "recipient", row.ID, "message", row.MessageID, "error", err)
+	}
+	w.handoff, w.by = false, byNone
+	w.out.LastReason = w.res.v.reason + "; the secure portal did not take the recipient"
+	w.event = webhook.EventHeld
+	w.audit = auditEntry(*w)
+	return store.SetHeldReason(ctx, tx, row.OrgID, row.ID, w.out.LastReason, now)
 }

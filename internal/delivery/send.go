@@ -7,15 +7,39 @@ import (
 	"net/netip"
 
 	"github.com/carepost/carepost/internal/message"
-	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/smtpclient"
+	"github.com/carepost/carepost/internal/store"
 )
+
+// transport is how an SMTP transaction may travel.
+type transport uint8
+
+const (
+	// opportunistic: STARTTLS when offered (RFC 7435); only for content
+	// without PHI.
+	opportunistic transport = iota + 1
+	// verified: only to MX hosts MTA-STS, DANE or a pin authorize, over
+	// TLS 1.2+ verified as they require.
+	verified
+	// bestEffort: end-to-end encrypted content (e2e.go): verified where
+	// the domain publishes a way to verify, opportunistic where it
+	// publishes none.
+	bestEffort
+)
+
+// txn is one SMTP transaction's worth: a message, its recipients that
+// share content and method, and how it may travel.
+type txn struct {
+	msg   *store.MessageRow
+	rcpts []*rcpt
+	tr    transport
+}
 
 // send delivers a group to the domain's MX hosts in preference order (RFC
 // 5321 section 5.1): a host that is not authorized, cannot be reached or
 // fails temporarily passes the remaining recipients to the next; a final
 // answer (250 or 5xx) ends their attempt.
-func (b *batch) send(ctx context.Context, g *group, signed []byte) []verdict {
+func (b *batch) send(ctx context.Context, g *txn, signed []byte) []verdict {
 	n := len(g.rcpts)
 	rt := b.route(ctx)
 	if rt.fail != nil {
@@ -38,10 +62,15 @@ func (b *batch) send(ctx context.Context, g *group, signed []byte) []verdict {
 			continue
 		}
 		var az *authz
-		if g.level == policy.VerifiedTLS {
+		if g.tr != opportunistic {
 			if az = b.authorize(ctx, g.msg.OrgID, h); az.fail != nil {
-				notes = append(notes, *az.fail)
-				continue
+				if g.tr != bestEffort || az.fail.kind != held {
+					notes = append(notes, *az.fail)
+					continue
+				}
+				// The domain publishes no way to verify this host: the
+				// end-to-end encrypted copy goes opportunistically.
+				az = nil
 			}
 		}
 		vs := b.sendHost(ctx, h, az, g, pending, signed)
@@ -88,7 +117,7 @@ func summarize(notes []verdict) verdict {
 
 // sendHost runs one transaction at host, trying its addresses in turn
 // until one accepts a session; it returns a verdict per pending recipient.
-func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *group, pending []int, signed []byte) []verdict {
+func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *txn, pending []int, signed []byte) []verdict {
 	emails := make([]string, len(pending))
 	utf8 := !ascii(g.msg.MailFrom)
 	for j, i := range pending {
@@ -138,7 +167,7 @@ func stale(err error) bool {
 
 // receipt describes an attempt at host and ip; p is nil when no session
 // formed.
-func (b *batch) receipt(g *group, h *mxHost, ip netip.Addr, az *authz, p *pooled) *Receipt {
+func (b *batch) receipt(_ *txn, h *mxHost, ip netip.Addr, az *authz, p *pooled) *Receipt {
 	r := &Receipt{At: b.s.clock().UTC(), MX: h.name, IP: ip.String(), AuthorizedBy: byNone, TLS: "none", Verification: "none"}
 	if az != nil {
 		r.AuthorizedBy, r.MTASTS = az.by, az.sts

@@ -46,6 +46,29 @@ type JobInserter interface {
 	InsertTx(ctx context.Context, tx *store.Tx, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 }
 
+// Encrypter encrypts a whole message end to end to one recipient's key
+// (the key directory, package keydir, through internal/app). It returns
+// the message to send and the format used ("pgp" for PGP/MIME, RFC 3156;
+// "smime" for S/MIME, RFC 8551), or an error wrapping ErrNoKey when the
+// recipient has no key that is valid now: the walk then moves on to the
+// next method. Any other error defers the recipient; nothing is ever sent
+// unencrypted because encryption failed.
+type Encrypter interface {
+	Encrypt(ctx context.Context, orgID, email string, raw []byte) (encrypted []byte, format string, err error)
+}
+
+// ErrNoKey means the recipient has no valid end-to-end key now (it expired
+// or was revoked or removed since the policy decision).
+var ErrNoKey = errors.New("no valid end-to-end key for this recipient")
+
+// Portal takes a recipient whose fallback chain reaches the portal, in
+// delivery's outcome transaction (*portal.Service is one; the app injects
+// it, so delivery does not import the portal). It returns an error wrapping
+// outbox.ErrPortalDeclined when the recipient must stay held instead.
+type Portal interface {
+	Handoff(ctx context.Context, tx *store.Tx, orgID, messageID, recipientID string) error
+}
+
 // Captured is one recipient's copy of a message in demo mode.
 type Captured struct {
 	OrgID, MessageID, RecipientID string
@@ -77,6 +100,12 @@ type Deps struct {
 	// Resolver answers MX, address, TXT and TLSA lookups. Without one
 	// (a machine with no resolver configuration) every attempt defers.
 	Resolver *dns.Resolver
+	// Encrypter encrypts for recipients whose method is e2e; nil means no
+	// recipient has a key (e2e is passed over).
+	Encrypter Encrypter
+	// Portal takes recipients whose method is the portal; nil means the
+	// portal is passed over (the recipient stays held: fail closed).
+	Portal Portal
 }
 
 // Service delivers queued recipients and schedules their jobs.

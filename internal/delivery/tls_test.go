@@ -60,25 +60,42 @@ func TestMTASTSEnforceDeliversOverVerifiedTLS(t *testing.T) {
 	}
 }
 
-// TestNoVerifiedPathHolds: no MTA-STS, DANE or pin: the PHI message is
-// held and the server receives nothing, not even an envelope.
-func TestNoVerifiedPathHolds(t *testing.T) {
+// TestNoVerifiedPathGoesToPortal: no MTA-STS, DANE or pin, and no key for
+// the recipient: the walk passes verified TLS over and hands the PHI
+// message to the portal. The server receives only the notification, which
+// carries none of it.
+func TestNoVerifiedPathGoesToPortal(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	mx := w.mxDomain("plain.test")
 	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx)})
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
 
-	res := n.submit("Diagnosis: "+canary(), []string{rcpt("pat", "plain.test")}, nil)
-	rows := n.waitState(res.MessageID, "held", 20*time.Second)
-	if rows[0].LastReason != delivery.NoVerifiedPath {
+	phi := canary()
+	res := n.submit("Diagnosis: "+phi, []string{rcpt("pat", "plain.test")}, nil)
+	if res.Recipients[0].State != "queued" {
+		t.Fatalf("submitted as %s, want queued for the walk", res.Recipients[0].State)
+	}
+	rows, notices := n.portaled(res.MessageID, delivery.NoVerifiedPath)
+	if rows[0].LastReason != "in the secure portal; the recipient was notified" {
 		t.Fatalf("reason %q", rows[0].LastReason)
 	}
-	if len(sink.Conns()) != 0 || len(sink.Wire()) != 0 {
-		t.Fatalf("the sink was contacted: %d connections", len(sink.Conns()))
+	msgs := sink.Messages()
+	if len(msgs) != 1 || len(notices) != 1 {
+		t.Fatalf("%d messages at the sink, want the notification only", len(msgs))
 	}
+	onlyNotices(t, msgs)
+	noCanary(t, phi, sink.Wire())
 	if got := n.eventSet(res.MessageID); got != "held,queued" {
 		t.Fatalf("events %v", got)
+	}
+	var details string
+	if err := store.Scan(n.app.DB.Reader().QueryRow(context.Background(), `SELECT details FROM audit_entries
+		WHERE chain = ? AND action = 'message.fallback' AND target_id = ?`, n.org.ID, rows[0].ID), &details); err != nil {
+		t.Fatalf("no audit entry for the fallback: %v", err)
+	}
+	if !strings.Contains(details, `"to":"portal"`) || !strings.Contains(details, `"skipped":"verified-tls"`) || strings.Contains(details, "@") {
+		t.Fatalf("fallback audit details %s", details)
 	}
 }
 

@@ -24,6 +24,16 @@ const (
 	// released: not attempted (the batch ran out of time); back to the
 	// queue without counting an attempt.
 	released
+	// unavailable: this method of the recipient's fallback chain cannot be
+	// used now (no verified TLS path, no valid key, no portal): the walk
+	// tries the next one. It never reaches an outcome.
+	unavailable
+	// portaled: the walk reached the portal; Portal.Handoff takes the
+	// recipient in the outcome transaction.
+	portaled
+	// dropped: the chain ran out and policy forbids the portal ("TLS only,
+	// else drop"): the recipient fails with the reason.
+	dropped
 )
 
 // Authorization names (receipt, events, metrics).
@@ -33,6 +43,7 @@ const (
 	byPin    = "pin"
 	byNone   = "none"
 	byDemo   = "demo"
+	byPortal = "portal" // no MX host: the recipient went to the portal
 )
 
 // verdict is the result of one attempt for one recipient.

@@ -23,9 +23,13 @@
 //  4. returns only after that transaction has committed: accepted means
 //     durable.
 //
-// A recipient whose required level the transport cannot provide yet (e2e,
-// portal — built by the encryption issue) is held, never sent below its
-// level.
+// Each recipient's decision is stored beside it (store.RecipientPolicy):
+// the ordered methods delivery walks and whether running out of them drops
+// it. A recipient whose first method is the portal is handed to the portal
+// in the submission's transaction (portal.go); every other one is queued,
+// and delivery follows the recorded methods — verified TLS, then e2e when
+// a key is known, then the portal — never below the level. Nothing is ever
+// sent below its level: with no portal to take it, a recipient is held.
 package outbox
 
 import (

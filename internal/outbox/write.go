@@ -153,16 +153,17 @@ func (o *Outbox) recipients(ctx context.Context, tx *store.Tx, s Submission, p p
 }
 
 // stateFor is the state a new recipient starts in under its decision:
-// queued for delivery to walk its methods; held when the first method is
-// e2e or the portal, which need the encryption feature (until a recipient
-// can get that level, the content is not sent); failed when no method is
-// acceptable (a TLS-only source's recipient that needs more: dropped, never
-// portaled).
+// queued for delivery to walk its methods (verified TLS, e2e, then the
+// portal: package delivery follows the recorded methods); held when the
+// first method is the portal, which handoffPortal then takes in this
+// transaction (it stays held, never sent, when no portal takes it); failed
+// when no method is acceptable (a TLS-only source's recipient that needs
+// more: dropped, never portaled).
 func stateFor(d policy.Decision) (state, reason string) {
 	switch {
 	case len(d.Methods) == 0:
 		return StateFailed, "dropped by policy: " + dropReason(d)
-	case d.Methods[0].AtLeast(policy.E2E):
+	case d.Methods[0] == policy.Portal:
 		return StateHeld, "required level " + string(d.Level) + " is not available for this recipient"
 	}
 	return StateQueued, ""

@@ -216,14 +216,47 @@ func StripTag(subject, tag string) string {
 	return strings.Join(strings.Fields(subject[:i]+" "+subject[i+len(tag):]), " ")
 }
 
-// stripSubjectTag rewrites raw's Subject field without the tag (package
-// message's header edit: everything else byte for byte). Any signature
-// already covering Subject no longer verifies, which is why the gateway
-// strips before carepost signs.
+// tagFields are the header fields that carry the subject text: Subject,
+// and Thread-Topic, which Microsoft Exchange and Outlook write with the
+// subject as the sender typed it (tag included) on every message relayed
+// from Microsoft 365 or Exchange through the gateway.
+var tagFields = []string{"Subject", "Thread-Topic"}
+
+// stripSubjectTag rewrites raw's Subject field (and a Thread-Topic that
+// carries the tag) without the tag, through package message's header edit:
+// everything else byte for byte. Any signature already covering those
+// fields no longer verifies — a DKIM signature of the relaying tenant is
+// then treated as absent (RFC 6376 section 6.1) — which is why the tag is
+// removed before carepost signs.
 func stripSubjectTag(raw []byte, subject, tag string) ([]byte, error) {
-	stripped := StripTag(subject, tag)
-	if stripped == subject {
-		return raw, nil
+	fields, err := message.HeaderFields(raw)
+	if err != nil {
+		return nil, err
 	}
-	return message.SetHeader(raw, "Subject", message.EncodeHeaderText(stripped))
+	out := raw
+	for _, name := range tagFields {
+		value, ok := "", false
+		for _, f := range fields {
+			if strings.EqualFold(f.Name, name) {
+				value, ok = f.Value, true
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if name == "Subject" {
+			value = subject // as parsed: encoded words decoded
+		} else if dec, err := message.DecodeHeaderText(value); err == nil {
+			value = dec
+		}
+		stripped := StripTag(value, tag)
+		if stripped == value {
+			continue
+		}
+		if out, err = message.SetHeader(out, name, message.EncodeHeaderText(stripped)); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }

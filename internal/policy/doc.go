@@ -32,9 +32,11 @@
 //     not be fully scanned raises to the strongest level any content rule
 //     names (fail closed);
 //  3. the subject tag ("[secure]" by default) raises to e2e — e2e if the
-//     recipient has a key, else the portal — and is removed from the
-//     subject before the message is stored; a finding in the subject sets
-//     SubjectFlagged so notifications leave the subject out;
+//     recipient has a key, else the portal — and is removed before the
+//     message is stored, from Subject and from the Thread-Topic Exchange
+//     repeats it in (StripSubjectTag; every source alike, the gateway
+//     included); a finding in the subject sets SubjectFlagged so
+//     notifications leave the subject out;
 //  4. the recipient's domain: pinned partner domains require verified TLS;
 //     always-portal domains (consumer mailbox providers by default) require
 //     the portal for PHI;
@@ -70,7 +72,9 @@
 // goes end to end if carepost holds a usable key for the recipient and to
 // the portal otherwise: it fails closed. Whether a key is usable (expired,
 // revoked, failing validation) is the KeyDirectory's concern; the engine
-// only asks.
+// only asks. The decision is made once, here; the outbox stores Methods
+// and Drop with the recipient and package delivery walks them, checking
+// the transport and the key again at each attempt.
 //
 // # Configuration
 //

@@ -173,3 +173,18 @@ func MethodList(m []Level) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// ParseMethods reads methods as MethodList stored them. Unknown names are
+// dropped: delivery never tries a method it does not know.
+func ParseMethods(s string) []Level {
+	if s == "" {
+		return nil
+	}
+	var out []Level
+	for _, f := range strings.Split(s, ",") {
+		if l := Level(strings.TrimSpace(f)); l.Valid() {
+			out = append(out, l)
+		}
+	}
+	return out
+}

@@ -10,7 +10,8 @@
 // Handoff moves one recipient of a committed message into the portal, in
 // the caller's transaction: the outbox calls it for recipients whose first
 // method is portal, in the submission's own transaction, and delivery
-// calls it for recipients held because no verified TLS path exists. It
+// calls it, in its outcome transaction, for recipients whose fallback walk
+// reached the portal (no verified TLS path, no valid key). It
 // refuses (ErrDeclined, and the recipient stays held) a recipient whose
 // methods do not include the portal — a TLS-only source's recipient is
 // dropped, never portaled — and the portal's own notifications and codes,
@@ -19,7 +20,9 @@
 // content stays sealed in messages.content under its keyring AAD. The
 // recipient becomes state portal with a message.held event and an audit
 // entry, and a notification is submitted through the outbox in the same
-// transaction.
+// transaction. A recipient handed over at submission gets a security
+// receipt saying so (method portal); one handed over by delivery keeps
+// delivery's, which names the methods passed over.
 //
 // # What the notification may contain
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/id"
@@ -70,6 +71,14 @@ func (s *Service) Handoff(ctx context.Context, tx *store.Tx, orgID, messageID, r
 	if !moved {
 		return fmt.Errorf("portal handoff of %s in state %s: %w", recipientID, rc.State, ErrDeclined)
 	}
+	if rc.Receipt == "" {
+		// Handed over at submission: no attempt wrote a receipt. One
+		// handed over by delivery's fallback walk already has its own,
+		// naming the methods passed over.
+		if err := store.SetRecipientReceipt(ctx, tx, orgID, recipientID, handoffReceipt(rc, now)); err != nil {
+			return err
+		}
+	}
 	if err := s.record(ctx, tx, it, webhook.EventHeld, map[string]any{"state": outbox.StatePortal, "level": string(policy.Portal)}); err != nil {
 		return err
 	}
@@ -78,6 +87,23 @@ func (s *Service) Handoff(ctx context.Context, tx *store.Tx, orgID, messageID, r
 		return err
 	}
 	return s.notify(ctx, tx, msg, rc, it, token, set, pol[recipientID].SubjectFlagged)
+}
+
+// handoffReceipt is the security receipt of a recipient that went to the
+// portal at submission, in the format of delivery.Receipt (the fields that
+// apply: no MX host was involved, nothing left carepost).
+func handoffReceipt(rc store.RecipientRow, at time.Time) string {
+	b, _ := json.Marshal(struct {
+		At           time.Time `json:"at"`
+		Level        string    `json:"level"`
+		Rule         string    `json:"rule,omitempty"`
+		Method       string    `json:"method"`
+		AuthorizedBy string    `json:"authorized_by"`
+		TLS          string    `json:"tls"`
+		Verified     bool      `json:"verified"`
+		Verification string    `json:"verification"`
+	}{At: at.UTC(), Level: rc.Level, Rule: rc.Rule, Method: string(policy.Portal), AuthorizedBy: "portal", TLS: "none", Verification: "none"})
+	return string(b)
 }
 
 // declineReason says why a recipient may not go to the portal, or "".
