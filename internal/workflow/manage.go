@@ -125,8 +125,16 @@ func (s *Service) Activate(ctx context.Context, a Actor, workflowID string) (Wor
 	if err := a.canWrite(); err != nil {
 		return Workflow{}, err
 	}
+	// Keys the engine's transactions use are created first, each in a
+	// transaction of its own (on SQLite a transaction inside the engine's
+	// would wait for the single writer the engine holds).
 	if s.deps.Mailer != nil {
 		if err := s.deps.Mailer.Ready(ctx, a.orgID); err != nil {
+			return Workflow{}, err
+		}
+	}
+	if s.deps.Tracker != nil {
+		if err := s.deps.Tracker.Ready(ctx, a.orgID); err != nil {
 			return Workflow{}, err
 		}
 	}

@@ -19,13 +19,16 @@ import (
 // step (CampaignID), which is how opens and clicks find their way back to
 // the step and the contact's run.
 type Tracker interface {
+	// Ready creates what the organization's tracking needs (its token
+	// key) outside the engine's transactions; Activate calls it.
+	Ready(ctx context.Context, orgID string) error
 	// Links are carepost's own links for the template (unsubscribe,
 	// preferences) for the contact.
 	Links(ctx context.Context, orgID, campaignID, contactID string) (template.Links, error)
 	// Track rewrites the rendered message (pixel, click redirects) when
 	// the contact's delivery method allows tracking, saving new links in
 	// tx, and returns the headers to add (List-Unsubscribe).
-	Track(ctx context.Context, tx *store.Tx, orgID, campaignID, contactID string, from string, r template.Rendered) (template.Rendered, map[string]string, error)
+	Track(ctx context.Context, tx *store.Tx, orgID, campaignID, contactID, from, to string, r template.Rendered) (template.Rendered, map[string]string, error)
 }
 
 // CampaignID is the tracking campaign of a workflow's send step: opens and
@@ -76,8 +79,11 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 	}
 	var headers map[string]string
 	if tracker != nil {
-		if rendered, headers, err = tracker.Track(ctx, b.tx, r.OrgID, campaign, r.ContactID, d.Sender.Address, rendered); err != nil {
-			return result{}, err
+		if rendered, headers, err = tracker.Track(ctx, b.tx, r.OrgID, campaign, r.ContactID, d.Sender.Address, c.Email, rendered); err != nil {
+			if errors.Is(err, errRace) {
+				return result{}, errRace
+			}
+			return result{}, fmt.Errorf("track: %w", err)
 		}
 	}
 	draft := &message.Draft{From: message.Address{Name: d.Sender.Name, Email: d.Sender.Address},
