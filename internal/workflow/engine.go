@@ -59,12 +59,12 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 	start := time.Now()
 	total := 0
 	for ctx.Err() == nil && time.Since(start) < s.opts.Budget {
-		claimed, steps, err := s.runBatch(ctx)
+		more, steps, err := s.runBatch(ctx)
 		total += steps
 		if err != nil {
 			return total, err
 		}
-		if claimed < s.opts.Batch {
+		if !more {
 			return total, nil
 		}
 	}
@@ -77,19 +77,21 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 // the commit leaves everything as it was, so the batch runs again and
 // sends nothing twice; the messages' idempotency keys (run and step) hold
 // even if the same work were committed twice.
-func (s *Service) runBatch(ctx context.Context) (claimed, steps int, err error) {
+// more reports whether rows may be due still: the batch was full, or it
+// made new runs due (a go to into another workflow).
+func (s *Service) runBatch(ctx context.Context) (more bool, steps int, err error) {
 	for attempt := 0; ; attempt++ {
-		claimed, steps, err = s.tryBatch(ctx)
+		more, steps, err = s.tryBatch(ctx)
 		if errors.Is(err, errRace) && attempt < 3 {
 			continue
 		}
-		return claimed, steps, err
+		return more, steps, err
 	}
 }
 
 var errRace = errors.New("workflow: concurrent submission, retry the batch")
 
-func (s *Service) tryBatch(ctx context.Context) (claimed, steps int, err error) {
+func (s *Service) tryBatch(ctx context.Context) (more bool, steps int, err error) {
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
 			contacts: map[string]map[string]contact.Contact{}}
@@ -97,7 +99,7 @@ func (s *Service) tryBatch(ctx context.Context) (claimed, steps int, err error) 
 		if err != nil {
 			return err
 		}
-		claimed = len(rows)
+		claimed := len(rows)
 		if claimed == 0 {
 			return nil
 		}
@@ -119,10 +121,10 @@ func (s *Service) tryBatch(ctx context.Context) (claimed, steps int, err error) 
 				return err
 			}
 		}
-		steps = b.steps
+		steps, more = b.steps, claimed == s.opts.Batch || b.arm
 		return nil
 	})
-	return claimed, steps, err
+	return more, steps, err
 }
 
 // loadContacts opens the batch's contacts, per organization, from the

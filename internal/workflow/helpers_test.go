@@ -15,6 +15,7 @@ import (
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
@@ -325,3 +326,9 @@ func (e *env) tracker() *tracking.Service {
 	}
 	return tr
 }
+
+func contactInput(fields map[string]any) contact.Input { return contact.Input{Fields: fields} }
+
+func contentAAD(org, id string) keyring.AAD { return outbox.ContentAAD(org, id) }
+
+func containsStr(s, sub string) bool { return strings.Contains(s, sub) }
