@@ -138,6 +138,17 @@ func (s *Service) Bind(m Mailer, ev *event.Recorder, jobs Enqueuer) {
 	s.deps.Mailer, s.deps.Events, s.deps.Jobs = m, ev, jobs
 }
 
+// SetBeforeCommit sets Options.BeforeCommit (tests crash batches with it).
+// Call it before the engine runs.
+func (s *Service) SetBeforeCommit(fn func(runs int) error) { s.opts.BeforeCommit = fn }
+
+// SetBatch sets Options.Batch. Call it before the engine runs.
+func (s *Service) SetBatch(n int) {
+	if n > 0 {
+		s.opts.Batch = n
+	}
+}
+
 // SetTracker enables tracking of sent mail.
 func (s *Service) SetTracker(t Tracker) { s.deps.Tracker = t }
 

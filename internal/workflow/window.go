@@ -67,6 +67,9 @@ func at(y int, m time.Month, d int, hhmm string, loc *time.Location) time.Time {
 // when no day in the coming 400 matches (month day 31 in no month never
 // happens: every year has one).
 func (w *Window) Next(t time.Time, contactTZ string) (time.Time, bool) {
+	if w.check() != "" {
+		return time.Time{}, false
+	}
 	loc := w.location(contactTZ)
 	local := t.In(loc)
 	days := make([]time.Weekday, 0, len(w.Days))
