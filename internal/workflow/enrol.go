@@ -31,14 +31,14 @@ func (s *Service) Enrol(ctx context.Context, a Actor, workflowID, contactID stri
 	}
 	var run Run
 	err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
-		if _, err := store.GetContact(ctx, tx, a.orgID, contactID); err != nil {
+		row, err := store.GetWorkflow(ctx, tx, a.orgID, workflowID)
+		if err != nil {
+			return err
+		}
+		if _, err := store.GetContact(ctx, s.deps.DB.Reader(), a.orgID, contactID); err != nil {
 			if errors.Is(err, store.ErrNotFound) {
 				return message.FieldErrors{{Field: "contact_id", Msg: "no such contact"}}
 			}
-			return err
-		}
-		row, err := store.GetWorkflow(ctx, tx, a.orgID, workflowID)
-		if err != nil {
 			return err
 		}
 		if row.State != StateActive {

@@ -53,13 +53,19 @@ func (w *runWorker) Work(ctx context.Context, _ *river.Job[RunArgs]) error {
 // Timeout lets a run use its budget.
 func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return w.s.opts.Budget + time.Minute }
 
-// arm inserts a run job for now in tx (when want).
+// arm inserts a run job in tx (when want) for the start of the next
+// second. Every arm within one second is the same job (unique by At among
+// jobs not yet finished), and that job starts only after the second is
+// over, so it sees the work of every transaction that armed it: an arm is
+// never lost to a job that already made its last claim. The cost is up to
+// a second, plus the job engine's promotion of scheduled jobs, between an
+// event and the step it releases.
 func (s *Service) arm(ctx context.Context, tx *store.Tx, want bool) error {
 	if !want || s.deps.Jobs == nil {
 		return nil
 	}
-	now := time.Now()
-	_, err := s.deps.Jobs.InsertTx(ctx, tx, RunArgs{At: now.Unix()}, nil)
+	at := time.Now().Truncate(time.Second).Add(time.Second)
+	_, err := s.deps.Jobs.InsertTx(ctx, tx, RunArgs{At: at.Unix()}, &river.InsertOpts{ScheduledAt: at})
 	return err
 }
 
