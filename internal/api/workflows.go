@@ -253,7 +253,7 @@ func workflowSchemas() schema {
 		"id":   str("stable across versions: a-z, 0-9, _ and -"),
 		"type": schema{"type": "string", "enum": []string{"send", "wait", "wait_event", "branch", "goto", "add_to_segment", "end"}},
 		"next": str("the step after this one (default: the next in the list)"), "template_id": str("send"), "template_version": schema{"type": "integer"},
-		"track": boolean("send: open pixel and click redirects when delivery allows (default true)"),
+		"track":    boolean("send: open pixel and click redirects when delivery allows (default true)"),
 		"duration": str("wait: e.g. 48h, 7d"), "until": when("wait"), "relative_to": schema{"type": "object"}, "window": schema{"type": "object"},
 		"event": schema{"type": "object"}, "timeout": str("wait_event"), "timeout_next": str("wait_event"),
 		"branches": list(schema{"type": "object"}), "fallback": str("branch"), "target": str("goto: a step"), "workflow_id": str("goto: another workflow"),
@@ -263,7 +263,7 @@ func workflowSchemas() schema {
 		"due_at": when(""), "outcome": str(""), "source": str(""), "entered_at": at(""), "finished_at": when("")})
 	return schema{
 		"WorkflowDefinition": obj([]string{"name", "sender", "trigger", "steps"}, schema{"name": str(""),
-			"sender": obj([]string{"address"}, schema{"name": str(""), "address": str("an address of a verified sending domain")}),
+			"sender":   obj([]string{"address"}, schema{"name": str(""), "address": str("an address of a verified sending domain")}),
 			"reply_to": str(""), "priority": schema{"type": "integer", "minimum": 0, "maximum": 9}, "require_consent": boolean("default true"),
 			"trigger": obj([]string{"type"}, schema{"type": schema{"type": "string", "enum": []string{"list", "segment", "list_join", "segment_in", "form", "event", "date", "manual"}},
 				"list_id": str(""), "segment_id": str(""), "form_id": str(""), "event": str(""), "field": str("date"), "offset_days": schema{"type": "integer"}, "at": str("HH:MM")}),

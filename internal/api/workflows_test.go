@@ -17,9 +17,13 @@ import (
 // withWorkflowFixtures adds the workflow endpoints' fixtures to the matrix.
 func withWorkflowFixtures(f map[string]apitest.Fixture) map[string]apitest.Fixture {
 	draft := func(body any) apitest.Fixture {
-		return func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) { return newWorkflow(t, e, tn, false), body }
+		return func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) {
+			return newWorkflow(t, e, tn, false), body
+		}
 	}
-	active := func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) { return newWorkflow(t, e, tn, true), nil }
+	active := func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) {
+		return newWorkflow(t, e, tn, true), nil
+	}
 	f["GET /workflows/{id}"] = draft(nil)
 	f["PUT /workflows/{id}"] = draft(waitDefinition("Renamed"))
 	f["POST /workflows/{id}/activate"] = draft(nil)
@@ -167,7 +171,11 @@ func TestWorkflowThroughTheAPI(t *testing.T) {
 		if _, entered, sends := step(rep, "welcome"); entered != 1 || sends != 1 {
 			t.Fatalf("welcome: entered %d, sends %d", entered, sends)
 		}
-		var runs struct{ Runs []struct{ ContactID string `json:"contact_id"` } }
+		var runs struct {
+			Runs []struct {
+				ContactID string `json:"contact_id"`
+			}
+		}
 		e.Do(t, e.A.Key, "GET", v1+"/workflows/"+wf.ID+"/runs?state=completed", nil).JSON(t, &runs)
 		if len(runs.Runs) != 1 || runs.Runs[0].ContactID != cid {
 			t.Fatalf("runs: %+v", runs)
