@@ -153,7 +153,7 @@ func UpdateWorkflowRuns(ctx context.Context, tx *Tx, rows []WorkflowRunRow) erro
 // marking why (wake), and returns how many it woke. It goes through
 // workflow_runs_wait: the contact's waiting rows, not a scan.
 func WakeWorkflowRuns(ctx context.Context, tx *Tx, orgID, contactID, key, wake string, now time.Time) (int64, error) {
-	res, err := tx.Exec(ctx, `UPDATE workflow_runs SET wake = ?, due_at = ? WHERE org_id = ? AND contact_id = ? AND wait_key = ? AND state = 'waiting'`,
+	res, err := tx.Exec(ctx, `UPDATE workflow_runs SET wake = ?, due_at = ? WHERE org_id = ? AND contact_id = ? AND wait_key = ? AND wait_key <> '' AND state = 'waiting'`,
 		wake, Micros(now), orgID, contactID, key)
 	if err != nil {
 		return 0, fmt.Errorf("wake workflow runs: %w", err)
@@ -164,7 +164,7 @@ func WakeWorkflowRuns(ctx context.Context, tx *Tx, orgID, contactID, key, wake s
 // WaitingKeys returns the wait keys of a contact's waiting runs with the
 // given prefix (through workflow_runs_wait).
 func WaitingKeys(ctx context.Context, q Querier, orgID, contactID, prefix string) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT DISTINCT wait_key FROM workflow_runs WHERE org_id = ? AND contact_id = ? AND wait_key >= ? AND wait_key < ?`,
+	rows, err := q.Query(ctx, `SELECT DISTINCT wait_key FROM workflow_runs WHERE org_id = ? AND contact_id = ? AND wait_key >= ? AND wait_key < ? AND wait_key <> ''`,
 		orgID, contactID, prefix, prefix+"\xff")
 	if err != nil {
 		return nil, fmt.Errorf("waiting keys: %w", err)
