@@ -209,7 +209,11 @@ func (v *validator) steps() {
 // target checks that a reference names a step.
 func (v *validator) target(i int, member, to string, ids map[string]int) {
 	if _, ok := ids[to]; !ok {
-		v.addStep(i, member, "unknown target %q: no step has that id", to)
+		if stepIDPattern.MatchString(to) {
+			v.addStep(i, member, "unknown target %q: no step has that id", to)
+		} else {
+			v.addStep(i, member, "unknown target: no step has that id")
+		}
 	}
 }
 

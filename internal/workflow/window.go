@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carepost/carepost/internal/template"
@@ -38,12 +39,25 @@ func (w *Window) check() string {
 	if w.Timezone == "" {
 		return `timezone is required: an IANA name such as "America/Chicago", or "contact"`
 	}
-	if w.Timezone != ContactTimezone {
-		if _, err := time.LoadLocation(w.Timezone); err != nil {
-			return "timezone is not a known IANA timezone"
-		}
+	if w.Timezone != ContactTimezone && !knownZone(w.Timezone) {
+		return "timezone is not a known IANA timezone"
 	}
 	return ""
+}
+
+// zones remembers known zone names (a few hundred at most; unknown names
+// are not kept): time.LoadLocation reads the zone database on each call.
+var zones sync.Map
+
+func knownZone(name string) bool {
+	if _, ok := zones.Load(name); ok {
+		return true
+	}
+	if _, err := time.LoadLocation(name); err != nil {
+		return false
+	}
+	zones.Store(name, true)
+	return true
 }
 
 func minutes(hhmm string) int {
