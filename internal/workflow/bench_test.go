@@ -91,19 +91,28 @@ func BenchmarkJourney(b *testing.B) {
 		}
 		enrol := time.Since(t0)
 		mem("after enrolment")
-		t1 := time.Now()
-		s1, err := e.a.Workflows.RunDue(e.ctx)
-		if err != nil {
-			b.Fatal(err)
+		// RunDue stops at its budget (30 s), as a job would and re-arm:
+		// run it until nothing is due.
+		drain := func() int {
+			total := 0
+			for {
+				n, err := e.a.Workflows.RunDue(e.ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n == 0 {
+					return total
+				}
+				total += n
+			}
 		}
+		t1 := time.Now()
+		s1 := drain()
 		first := time.Since(t1)
 		mem("after the first send")
 		e.clock.Advance(49 * time.Hour)
 		t2 := time.Now()
-		s2, err := e.a.Workflows.RunDue(e.ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
+		s2 := drain()
 		second := time.Since(t2)
 		mem("after the end")
 		steps := s1 + s2
