@@ -2,7 +2,6 @@ package workflow
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/carepost/carepost/internal/store"
@@ -63,7 +62,10 @@ func (l *ListSegments) AddStatic(ctx context.Context, tx *store.Tx, orgID, segme
 	if m[contactID][segmentID] == "subscribed" {
 		return nil
 	}
-	if _, err := store.GetContactList(ctx, tx, orgID, segmentID); err != nil {
+	if ok, err := store.ContactListExists(ctx, tx, orgID, segmentID); err != nil || !ok {
+		if err == nil {
+			err = store.ErrNotFound
+		}
 		return err
 	}
 	if err := store.SetListMembers(ctx, tx, orgID, segmentID, []string{contactID}, "subscribed", l.now()); err != nil {
@@ -90,11 +92,7 @@ func (l *ListSegments) now() time.Time {
 
 // Exists reports whether the organization has the list.
 func (l *ListSegments) Exists(ctx context.Context, orgID, segmentID string) (bool, error) {
-	_, err := store.GetContactList(ctx, l.DB.Reader(), orgID, segmentID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return store.ContactListExists(ctx, l.DB.Reader(), orgID, segmentID)
 }
 
 // Members pages the list's subscribed members.
