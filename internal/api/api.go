@@ -40,6 +40,7 @@ import (
 	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webauth"
+	"github.com/carepost/carepost/internal/workflow"
 )
 
 // Prefix is where the API is mounted.
@@ -65,6 +66,8 @@ type Deps struct {
 	Policy *policy.Engine
 	// Portal is the secure portal's administration (portal.go).
 	Portal *portal.Service
+	// Workflows are the automated workflows (workflows.go).
+	Workflows *workflow.Service
 }
 
 // Server is the REST API.
@@ -82,7 +85,7 @@ func New(deps Deps) *Server {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: deps}
-	s.routes = append(s.table(), s.contactRoutes()...)
+	s.routes = append(append(s.table(), s.contactRoutes()...), s.workflowRoutes()...)
 	return s
 }
 

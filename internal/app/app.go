@@ -39,6 +39,7 @@ import (
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/webhook"
+	"github.com/carepost/carepost/internal/workflow"
 )
 
 // App holds the services of one carepost node.
@@ -64,6 +65,7 @@ type App struct {
 	Policy    *policy.Engine    // policy.go
 	Delivery  *delivery.Service // delivery.go
 	Contacts  *contact.Service  // contacts.go
+	Workflows *workflow.Service // workflow.go
 
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).

@@ -19,6 +19,7 @@ func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
 	a.openContacts()
+	a.openWorkflows()
 	if err := a.openDelivery(opts); err != nil {
 		return fmt.Errorf("delivery: %w", err)
 	}
@@ -50,5 +51,6 @@ func (a *App) openMessaging(opts Options) error {
 		outbox.Options{Clock: a.Clock, Lifetime: a.Config.Delivery.Lifetime.Duration()})
 	a.Delivery.Bind(a.Jobs, a.Events, a.Outbox)
 	a.Portal.Bind(a.Events, a.Outbox)
+	a.bindWorkflows()
 	return nil
 }

@@ -216,6 +216,9 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 	if a.Contacts != nil {
 		a.Contacts.Register(workers)
 	}
+	if a.Workflows != nil {
+		a.Workflows.Register(workers)
+	}
 	if extra != nil {
 		extra(workers)
 	}
@@ -233,6 +236,9 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 	}
 	if a.Contacts != nil {
 		periodic = append(periodic, a.Contacts.PeriodicJobs()...)
+	}
+	if a.Workflows != nil {
+		periodic = append(periodic, a.Workflows.PeriodicJobs()...)
 	}
 	return jobs.New(a.DB, workers, append(periodic, extraPeriodic...), opts)
 }

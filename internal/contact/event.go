@@ -82,6 +82,9 @@ func (s *Service) RecordEvent(ctx context.Context, a Actor, contactID, name stri
 		if err := store.InsertContactEvents(ctx, tx, []store.ContactEventRow{row}); err != nil {
 			return err
 		}
+		if err := s.notifyEvent(ctx, tx, a.orgID, contactID, name, ev.ID, ev.At); err != nil {
+			return err
+		}
 		return s.appendAudit(ctx, tx, a, "contact.event.record", "contact", contactID,
 			map[string]string{"event": ev.ID, "name": name}, nil)
 	})

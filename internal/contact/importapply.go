@@ -128,6 +128,9 @@ func (r *importRun) commit(ctx context.Context, b importBatch) error {
 			if err := store.SetListMembers(ctx, tx, r.row.OrgID, r.set.ListID, ids, string(MemberSubscribed), r.s.now()); err != nil {
 				return err
 			}
+			if err := r.s.notifyJoined(ctx, tx, r.row.OrgID, r.set.ListID, ids); err != nil {
+				return err
+			}
 		}
 		created := int64(0)
 		seen := map[string]bool{}

@@ -177,6 +177,11 @@ func (s *Service) SetMembers(ctx context.Context, a Actor, listID string, contac
 		if err := store.SetListMembers(ctx, tx, a.orgID, listID, ids, string(state), s.now()); err != nil {
 			return err
 		}
+		if state == MemberSubscribed {
+			if err := s.notifyJoined(ctx, tx, a.orgID, listID, ids); err != nil {
+				return err
+			}
+		}
 		return s.appendAudit(ctx, tx, a, "contact.list.members", "contact_list", listID,
 			map[string]string{"state": string(state), "count": strconv.Itoa(len(ids))}, ids)
 	})

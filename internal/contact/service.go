@@ -105,8 +105,9 @@ func (o Options) withDefaults() Options {
 // Service is an installation's contacts, per organization. It is safe for
 // concurrent use.
 type Service struct {
-	deps Deps
-	opts Options
+	deps     Deps
+	opts     Options
+	observer Observer // observer.go
 }
 
 // New builds the service and registers its sealed tables with the

@@ -44,8 +44,9 @@ type Stored struct {
 
 // Recorder writes events and their webhook deliveries.
 type Recorder struct {
-	webhooks *webhook.Service
-	clock    func() time.Time
+	webhooks  *webhook.Service
+	clock     func() time.Time
+	observers []Observer // observe.go
 }
 
 // New returns a Recorder; webhooks may be nil (no fan-out).
@@ -87,7 +88,10 @@ func (r *Recorder) Record(ctx context.Context, tx *store.Tx, evs ...Event) error
 			}
 		}
 	}
-	return store.InsertEvents(ctx, tx, rows)
+	if err := store.InsertEvents(ctx, tx, rows); err != nil {
+		return err
+	}
+	return r.notify(ctx, tx, evs)
 }
 
 // After lists an organization's events after the cursor (a cursor After

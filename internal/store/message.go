@@ -64,7 +64,10 @@ func GetMessage(ctx context.Context, q Querier, orgID, id string) (MessageRow, e
 
 // MessageByIdempotencyKey finds the message an idempotency key made.
 func MessageByIdempotencyKey(ctx context.Context, q Querier, orgID, key string) (MessageRow, error) {
-	return scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE org_id = ? AND idempotency_key = ?`, orgID, key).Scan)
+	// "idempotency_key <> ''" repeats the partial index's predicate so the
+	// planners (SQLite's always, PostgreSQL's generic plans) use it instead
+	// of scanning the organization's messages.
+	return scanMessage(q.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE org_id = ? AND idempotency_key = ? AND idempotency_key <> ''`, orgID, key).Scan)
 }
 
 // MessageFilter selects messages for listing.

@@ -55,9 +55,24 @@ const (
 	EventComplained = "message.complained"
 )
 
+// Workflow event types (package workflow): a contact's journey, by ids
+// only (workflow, version, run, contact, step) with the step's outcome.
+const (
+	// EventWorkflowEnrolled: a contact entered a workflow.
+	EventWorkflowEnrolled = "workflow.enrolled"
+	// EventWorkflowStep: a contact left a step (sent, waited, branched…).
+	EventWorkflowStep = "workflow.step.completed"
+	// EventWorkflowCompleted: a contact reached the end of a workflow.
+	EventWorkflowCompleted = "workflow.completed"
+	// EventWorkflowExited: a contact left a workflow early (no consent,
+	// unsubscribed, suppressed, deleted).
+	EventWorkflowExited = "workflow.exited"
+)
+
 var eventTypes = []string{EventQueued, EventDelivered, EventDeferred, EventBounced, EventFailed, EventHeld,
 	EventOpened, EventDownloaded, EventReplied, EventRevoked, EventExpired,
-	EventClicked, EventUnsubscribed, EventComplained}
+	EventClicked, EventUnsubscribed, EventComplained,
+	EventWorkflowEnrolled, EventWorkflowStep, EventWorkflowCompleted, EventWorkflowExited}
 
 // EventTypes lists every event type an endpoint can subscribe to.
 func EventTypes() []string { return slices.Clone(eventTypes) }

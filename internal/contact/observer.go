@@ -1,0 +1,66 @@
+package contact
+
+import (
+	"context"
+	"time"
+
+	"github.com/carepost/carepost/internal/store"
+)
+
+// Observer hears about changes to contacts inside the transaction that
+// makes them, so what it does (a workflow enrolling or waking the contact)
+// commits with the change or not at all. Package workflow implements it.
+// It must not open transactions of its own.
+type Observer interface {
+	// ContactEvent: a custom event was recorded.
+	ContactEvent(ctx context.Context, tx *store.Tx, orgID, contactID, name, eventID string, at time.Time) error
+	// ListJoined: contacts were subscribed to a list.
+	ListJoined(ctx context.Context, tx *store.Tx, orgID, listID string, contactIDs []string) error
+}
+
+// Observe sets the service's observer (nil: none). Call it during wiring,
+// before the service is used.
+func (s *Service) Observe(o Observer) { s.observer = o }
+
+func (s *Service) notifyEvent(ctx context.Context, tx *store.Tx, orgID, contactID, name, eventID string, at time.Time) error {
+	if s.observer == nil {
+		return nil
+	}
+	return s.observer.ContactEvent(ctx, tx, orgID, contactID, name, eventID, at)
+}
+
+func (s *Service) notifyJoined(ctx context.Context, tx *store.Tx, orgID, listID string, contactIDs []string) error {
+	if s.observer == nil || len(contactIDs) == 0 {
+		return nil
+	}
+	return s.observer.ListJoined(ctx, tx, orgID, listID, contactIDs)
+}
+
+// OpenByID returns the organization's contacts among ids, opened (PHI
+// included), keyed by id; ids of other organizations or deleted contacts
+// are absent. It is the system's read for workflow steps (rendering a
+// message, testing a condition), like Scan: not audited contact by
+// contact, and what it yields must not reach a person unmasked. q should
+// be the read pool, so that no contact row is locked.
+func (s *Service) OpenByID(ctx context.Context, q store.Querier, orgID string, ids []string) (map[string]Contact, error) {
+	out := make(map[string]Contact, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	sch, err := loadSchema(ctx, q, orgID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := store.ContactsByID(ctx, q, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := s.openRows(ctx, q, sch, rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range cs {
+		out[c.ID] = c
+	}
+	return out, nil
+}

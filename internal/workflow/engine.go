@@ -1,0 +1,202 @@
+package workflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/event"
+	"github.com/carepost/carepost/internal/store"
+)
+
+// Run states.
+const (
+	RunActive    = "active"    // due now: the engine executes its step
+	RunWaiting   = "waiting"   // in a wait step, until due_at or an event
+	RunCompleted = "completed" // reached the end (or a loop was prevented, or it moved to another workflow)
+	RunExited    = "exited"    // left early: no consent, unsubscribed, suppressed, deleted
+)
+
+// maxTransitions bounds the steps one run executes in one batch; a run
+// visits each step at most once, so MaxSteps+1 always suffices.
+const maxTransitions = MaxSteps + 1
+
+// batch is one engine transaction's work: the claimed runs and everything
+// their steps change, written together before commit.
+type batch struct {
+	s        *Service
+	tx       *store.Tx
+	now      time.Time
+	runs     []*store.WorkflowRunRow
+	history  []store.WorkflowHistoryRow
+	stats    map[statKey]*store.WorkflowStepStats
+	events   []event.Event
+	contacts map[string]map[string]contact.Contact // org → id → contact
+	steps    int
+	arm      bool
+}
+
+type statKey struct{ org, workflow, step string }
+
+func (b *batch) stat(org, workflow, step string) *store.WorkflowStepStats {
+	k := statKey{org, workflow, step}
+	st, ok := b.stats[k]
+	if !ok {
+		st = &store.WorkflowStepStats{WorkflowID: workflow, StepID: step}
+		b.stats[k] = st
+	}
+	return st
+}
+
+// RunDue executes the steps of every contact that is due, batch after
+// batch, until none is due, ctx ends or the budget is spent. It returns
+// how many steps it executed. The job engine's workers call it; tests call
+// it directly after moving their fake clock.
+func (s *Service) RunDue(ctx context.Context) (int, error) {
+	start := time.Now()
+	total := 0
+	for ctx.Err() == nil && time.Since(start) < s.opts.Budget {
+		more, steps, err := s.runBatch(ctx)
+		total += steps
+		if err != nil {
+			return total, err
+		}
+		if !more {
+			return total, nil
+		}
+	}
+	return total, ctx.Err()
+}
+
+// runBatch claims due runs and executes them in one transaction: the
+// runs' new state, their history, the step counters, the messages their
+// send steps submit and the events, all committed together. A crash before
+// the commit leaves everything as it was, so the batch runs again and
+// sends nothing twice; the messages' idempotency keys (run and step) hold
+// even if the same work were committed twice.
+// more reports whether rows may be due still: the batch was full, or it
+// made new runs due (a go to into another workflow).
+func (s *Service) runBatch(ctx context.Context) (more bool, steps int, err error) {
+	for attempt := 0; ; attempt++ {
+		more, steps, err = s.tryBatch(ctx)
+		if errors.Is(err, errRace) && attempt < 3 {
+			continue
+		}
+		return more, steps, err
+	}
+}
+
+var errRace = errors.New("workflow: concurrent submission, retry the batch")
+
+func (s *Service) tryBatch(ctx context.Context) (more bool, steps int, err error) {
+	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
+		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
+			contacts: map[string]map[string]contact.Contact{}}
+		rows, err := store.ClaimDueRuns(ctx, tx, b.now, s.opts.Batch)
+		if err != nil {
+			return err
+		}
+		claimed := len(rows)
+		if claimed == 0 {
+			return nil
+		}
+		if err := b.loadContacts(ctx, rows); err != nil {
+			return err
+		}
+		for i := range rows {
+			r := &rows[i]
+			b.runs = append(b.runs, r)
+			if err := s.advance(ctx, b, r); err != nil {
+				return fmt.Errorf("workflow run %s: %w", r.ID, err)
+			}
+		}
+		if err := b.flush(ctx); err != nil {
+			return err
+		}
+		if s.opts.BeforeCommit != nil {
+			if err := s.opts.BeforeCommit(claimed); err != nil {
+				return err
+			}
+		}
+		steps, more = b.steps, claimed == s.opts.Batch || b.arm
+		return nil
+	})
+	return more, steps, err
+}
+
+// loadContacts opens the batch's contacts, per organization, from the
+// read pool (no contact row is locked by the engine).
+func (b *batch) loadContacts(ctx context.Context, rows []store.WorkflowRunRow) error {
+	ids := map[string][]string{}
+	for _, r := range rows {
+		ids[r.OrgID] = append(ids[r.OrgID], r.ContactID)
+	}
+	for org, list := range ids {
+		cs, err := b.s.deps.Contacts.OpenByID(ctx, b.s.deps.DB.Reader(), org, list)
+		if err != nil {
+			return err
+		}
+		b.contacts[org] = cs
+	}
+	return nil
+}
+
+// contact returns the run's contact; ok false when it was deleted.
+func (b *batch) contact(r *store.WorkflowRunRow) (contact.Contact, bool) {
+	c, ok := b.contacts[r.OrgID][r.ContactID]
+	return c, ok
+}
+
+// flush writes what the batch's steps changed.
+func (b *batch) flush(ctx context.Context) error {
+	rows := make([]store.WorkflowRunRow, len(b.runs))
+	for i, r := range b.runs {
+		rows[i] = *r
+	}
+	if err := store.UpdateWorkflowRuns(ctx, b.tx, rows); err != nil {
+		return err
+	}
+	if err := store.InsertWorkflowHistory(ctx, b.tx, b.history); err != nil {
+		return err
+	}
+	if err := b.s.flushStats(ctx, b.tx, b.stats); err != nil {
+		return err
+	}
+	if b.s.deps.Events != nil && len(b.events) > 0 {
+		if err := b.s.deps.Events.Record(ctx, b.tx, b.events...); err != nil {
+			return err
+		}
+	}
+	return b.s.arm(ctx, b.tx, b.arm)
+}
+
+func (s *Service) flushStats(ctx context.Context, tx *store.Tx, stats map[statKey]*store.WorkflowStepStats) error {
+	byOrg := map[string][]store.WorkflowStepStats{}
+	for k, v := range stats {
+		byOrg[k.org] = append(byOrg[k.org], *v)
+	}
+	for org, list := range byOrg {
+		if err := store.AddWorkflowStepStats(ctx, tx, org, list); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// visited reports whether the run has been at step id.
+func visited(r *store.WorkflowRunRow, id string) bool {
+	return strings.Contains(" "+r.Visited+" ", " "+id+" ")
+}
+
+func addToken(list, tok string) string {
+	if strings.Contains(" "+list+" ", " "+tok+" ") {
+		return list
+	}
+	if list == "" {
+		return tok
+	}
+	return list + " " + tok
+}

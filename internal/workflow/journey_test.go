@@ -1,0 +1,156 @@
+package workflow_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/workflow"
+)
+
+const journey = `{
+  "name": "Diabetes check-up",
+  "sender": {"name": "Riverside Clinic", "address": "care@clinic.example"},
+  "reply_to": "frontdesk@clinic.example",
+  "priority": 5,
+  "trigger": {"type": "manual"},
+  "steps": [
+    {"id": "welcome", "type": "send", "template_id": %q},
+    {"id": "pause", "type": "wait", "duration": "2d"},
+    {"id": "route", "type": "branch",
+     "branches": [{"if": {"field": "program", "op": "eq", "value": "diabetes"}, "next": "reminder"}],
+     "fallback": "done"},
+    {"id": "reminder", "type": "send", "template_id": %q},
+    {"id": "tag", "type": "add_to_segment", "segment_id": %q},
+    {"id": "done", "type": "end"}
+  ]
+}`
+
+// TestJourneySendWaitBranchSendSegmentEnd takes two contacts through the
+// benchmark's six steps: both get the welcome, wait two days on the fake
+// clock, and the branch sends one on (the diabetes program) to the
+// reminder and the segment while the other falls back to the end. Counts,
+// paths and messages are what a marketer would check.
+func TestJourneySendWaitBranchSendSegmentEnd(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d)
+		welcome := e.template("Welcome", "Welcome to the program", `<p>Hello {{ .Contact.FirstName }}</p>`)
+		reminder := e.template("Reminder", "Time for your check-up", `<p>Book at <a href="https://clinic.example/book">our site</a></p>`)
+		seg := e.list("Engaged in diabetes program")
+		wid := e.workflow(journey, welcome, reminder, seg)
+		in := e.contact("in@patients.example", contactOpts{fields: map[string]any{"program": "diabetes"}})
+		out := e.contact("out@patients.example", contactOpts{fields: map[string]any{"program": "asthma"}})
+		rin, rout := e.enrol(wid, in), e.enrol(wid, out)
+
+		e.run()
+		if e.sent(in) != 1 || e.sent(out) != 1 {
+			t.Fatalf("after enrolment: sent %d and %d welcomes, want 1 each", e.sent(in), e.sent(out))
+		}
+		rep := e.report(wid)
+		if rep["welcome"].Sends != 2 || rep["pause"].Current != 2 || rep["welcome"].Current != 0 || rep["welcome"].Entered != 2 {
+			t.Fatalf("report while waiting: %+v", rep)
+		}
+		// Nothing moves before the two days are up.
+		e.clock.Advance(47 * time.Hour)
+		e.run()
+		if got := e.runOf(wid, in); got.State != workflow.RunWaiting || got.StepID != "pause" {
+			t.Fatalf("before two days: %s at %s", got.State, got.StepID)
+		}
+		e.clock.Advance(time.Hour)
+		e.run()
+		if e.sent(in) != 2 || e.sent(out) != 1 {
+			t.Fatalf("after the wait: %d and %d messages, want 2 and 1", e.sent(in), e.sent(out))
+		}
+		if got := e.path(rin.ID); got != "welcome:sent pause:waited route:branch reminder:sent tag:added done:end" {
+			t.Fatalf("path of the contact in the program: %s", got)
+		}
+		if got := e.path(rout.ID); got != "welcome:sent pause:waited route:fallback done:end" {
+			t.Fatalf("path of the other contact: %s", got)
+		}
+		for _, c := range []string{in, out} {
+			if r := e.runOf(wid, c); r.State != workflow.RunCompleted || r.Outcome != workflow.OutcomeCompleted {
+				t.Fatalf("run of %s: %s %s", c, r.State, r.Outcome)
+			}
+		}
+		mem, err := e.a.Contacts.Members(e.ctx, e.sys, seg, "", 10)
+		if err != nil || len(mem) != 1 || mem[0].ContactID != in {
+			t.Fatalf("segment members: %v %+v", err, mem)
+		}
+		rep = e.report(wid)
+		want := map[string]workflow.StepReport{
+			"welcome":  {Entered: 2, Sends: 2},
+			"pause":    {Entered: 2},
+			"route":    {Entered: 2},
+			"reminder": {Entered: 1, Sends: 1},
+			"tag":      {Entered: 1},
+			"done":     {Entered: 2, Completed: 2},
+		}
+		for id, w := range want {
+			g := rep[id]
+			if g.Current != 0 || g.Entered != w.Entered || g.Sends != w.Sends || g.Completed != w.Completed || g.Dropoffs != 0 {
+				t.Errorf("step %s: %+v, want %+v", id, g, w)
+			}
+		}
+		// History carries times: the wait lasted two days.
+		_, steps, err := e.a.Workflows.Path(e.ctx, e.wf, rin.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := steps[1].LeftAt.Sub(steps[1].EnteredAt); d != 48*time.Hour {
+			t.Fatalf("the wait step took %v, want 48h", d)
+		}
+	})
+}
+
+// TestConsentAndSuppressionAreCheckedAtEverySend: a contact whose
+// authorization is revoked while waiting, and one who unsubscribes, leave
+// at the second send; the drop-offs are counted there.
+func TestConsentAndSuppressionAreCheckedAtEverySend(t *testing.T) {
+	t.Parallel()
+	e := setup(t, storetest.Default())
+	welcome := e.template("Welcome", "Welcome", `<p>Hello</p>`)
+	reminder := e.template("Reminder", "Reminder", `<p>Again</p>`)
+	seg := e.list("Tagged")
+	wid := e.workflow(journey, welcome, reminder, seg)
+	fields := map[string]any{"program": "diabetes"}
+	revoked := e.contact("revoked@patients.example", contactOpts{fields: fields})
+	quit := e.contact("quit@patients.example", contactOpts{fields: fields})
+	stays := e.contact("stays@patients.example", contactOpts{fields: fields})
+	never := e.contact("never@patients.example", contactOpts{fields: fields, noConsent: true})
+	for _, c := range []string{revoked, quit, stays, never} {
+		e.enrol(wid, c)
+	}
+	e.run()
+	if e.sent(never) != 0 || e.runOf(wid, never).Outcome != workflow.OutcomeNoConsent {
+		t.Fatalf("a contact without authorization was sent to (%d) or not exited: %+v", e.sent(never), e.runOf(wid, never))
+	}
+	auths, err := e.a.Contacts.Authorizations(e.ctx, e.sys, revoked)
+	if err != nil || len(auths) != 1 {
+		t.Fatal(err)
+	}
+	if _, err := e.a.Contacts.Revoke(e.ctx, e.sys, auths[0].ID, time.Time{}, "api"); err != nil {
+		t.Fatal(err)
+	}
+	unsub := contact.Unsubscribed
+	if _, err := e.a.Contacts.Update(e.ctx, e.sys, quit, contact.Input{Status: &unsub}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(49 * time.Hour)
+	e.run()
+	if e.sent(revoked) != 1 || e.sent(quit) != 1 || e.sent(stays) != 2 {
+		t.Fatalf("messages: revoked %d, unsubscribed %d, stays %d; want 1, 1, 2", e.sent(revoked), e.sent(quit), e.sent(stays))
+	}
+	if r := e.runOf(wid, revoked); r.State != workflow.RunExited || r.Outcome != workflow.OutcomeNoConsent || r.StepID != "reminder" {
+		t.Fatalf("revoked: %+v", r)
+	}
+	if r := e.runOf(wid, quit); r.State != workflow.RunExited || r.Outcome != workflow.OutcomeUnsubscribed {
+		t.Fatalf("unsubscribed: %+v", r)
+	}
+	rep := e.report(wid)
+	if rep["reminder"].Dropoffs != 2 || rep["welcome"].Dropoffs != 1 || rep["reminder"].Sends != 1 {
+		t.Fatalf("drop-offs: welcome %+v reminder %+v", rep["welcome"], rep["reminder"])
+	}
+}
