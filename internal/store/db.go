@@ -38,6 +38,8 @@ type DB struct {
 	read   *sql.DB
 	pool   *pgxpool.Pool // PostgreSQL only; the job engine listens on it
 	path   string        // SQLite only: the database file
+	stmts  *stmtCache    // SQLite only: the writer's prepared statements
+	rstmts *stmtCache    // SQLite only: the read pool's prepared statements
 }
 
 // DriverFor reports which driver a URL selects.
@@ -95,6 +97,10 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close releases every connection.
 func (db *DB) Close() error {
 	var errs []error
+	if db.stmts != nil {
+		db.stmts.close()
+		db.rstmts.close()
+	}
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}
@@ -116,5 +122,5 @@ func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
 // Reader runs queries outside a transaction. On SQLite it uses the read
 // pool, so it does not see writes that have not committed.
 func (db *DB) Reader() Querier {
-	return &conn{q: db.read, driver: db.driver}
+	return &conn{q: db.read, driver: db.driver, stmts: db.rstmts}
 }

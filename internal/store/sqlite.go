@@ -80,5 +80,5 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opts.MaxConns)
 	read.SetMaxIdleConns(opts.MaxConns)
-	return &DB{driver: SQLite, write: write, read: read, path: path}, nil
+	return &DB{driver: SQLite, write: write, read: read, path: path, stmts: newStmtCache(write), rstmts: newStmtCache(read)}, nil
 }
