@@ -3,6 +3,7 @@ package contact
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/carepost/carepost/internal/store"
@@ -12,6 +13,11 @@ import (
 type ScanOptions struct {
 	// ListID keeps the list's subscribed members only.
 	ListID string
+	// SkipPHI leaves the sealed PHI map closed: contacts come with their
+	// clear columns and the values of fields not marked PHI only (no
+	// e-mail address, phone or names). A segment whose expression reads no
+	// PHI field scans this way: no key is unwrapped, nothing is decrypted.
+	SkipPHI bool
 }
 
 // Scan calls fn with every contact of the organization, opened (PHI
@@ -60,7 +66,13 @@ func (s *Service) ScanWith(ctx context.Context, orgID string, opts ScanOptions, 
 	for range s.opts.ScanWorkers {
 		wg.Go(func() {
 			for j := range work {
-				cs, err := s.openRows(ctx, s.deps.DB.Reader(), sch, j.rows)
+				var cs []Contact
+				var err error
+				if opts.SkipPHI {
+					cs, err = clearRows(sch, j.rows)
+				} else {
+					cs, err = s.openRows(ctx, s.deps.DB.Reader(), sch, j.rows)
+				}
 				j.done <- scanResult{cs, err}
 			}
 		})
@@ -123,6 +135,20 @@ func (s *Service) openRows(ctx context.Context, q store.Querier, sch *Schema, ro
 		c, _, err := s.openRow(ctx, q, sch, r)
 		if err != nil {
 			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// clearRows reads rows' clear columns and non-PHI values, leaving the
+// sealed map closed.
+func clearRows(sch *Schema, rows []store.ContactRow) ([]Contact, error) {
+	out := make([]Contact, 0, len(rows))
+	for _, r := range rows {
+		c := fromRow(r)
+		if err := decodeAttrs(r.Attrs, sch, &c); err != nil {
+			return nil, fmt.Errorf("decode contact %s/%s: %w", r.OrgID, r.ID, err)
 		}
 		out = append(out, c)
 	}
