@@ -36,9 +36,11 @@ import (
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/portal"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/template"
 	"github.com/carepost/carepost/internal/webauth"
 )
 
@@ -65,6 +67,10 @@ type Deps struct {
 	Policy *policy.Engine
 	// Portal is the secure portal's administration (portal.go).
 	Portal *portal.Service
+	// Templates and Segments are secure marketing's (templates.go,
+	// segments.go).
+	Templates *template.Service
+	Segments  *segment.Service
 }
 
 // Server is the REST API.
@@ -82,7 +88,7 @@ func New(deps Deps) *Server {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: deps}
-	s.routes = append(s.table(), s.contactRoutes()...)
+	s.routes = append(append(s.table(), s.contactRoutes()...), s.marketingRoutes()...)
 	return s
 }
 

@@ -118,7 +118,7 @@ func (m *matcher) match(c *contact.Contact) (bool, error) {
 type EvalError struct{ Line, Column int }
 
 func (e *EvalError) Error() string {
-	return fmt.Sprintf("the segment expression failed on a contact at line %d, column %d (a conversion of a value that does not fit, or an invalid regular expression)", e.Line, e.Column)
+	return fmt.Sprintf("the segment expression failed on a contact at line %d, column %d (a value that does not convert, an invalid regular expression, or more memory than one contact's evaluation may use)", e.Line, e.Column)
 }
 
 func evalError(src string, err error) error {

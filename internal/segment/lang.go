@@ -1,7 +1,6 @@
 package segment
 
 import (
-	"reflect"
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
@@ -117,8 +116,6 @@ const MaxDays = 3650
 
 // MaxLength bounds an expression's source, in bytes.
 const MaxLength = 4096
-
-var timeType = reflect.TypeFor[time.Time]()
 
 // typeName is how error messages name Go types: in the language's words.
 var typeNames = map[string]string{

@@ -78,9 +78,15 @@ func ListSegments(ctx context.Context, q Querier, orgID string) ([]SegmentRow, e
 	return out, mapError(rows.Err())
 }
 
-// UpdateSegment replaces a segment's name, description, version and
-// expression, if its version is still from.
+// UpdateSegment replaces a segment's name and description and, when
+// r.Version differs from from, its version and expression — if its
+// version is still from (ErrNotFound otherwise).
 func UpdateSegment(ctx context.Context, tx *Tx, r SegmentRow, from int) error {
+	if r.Version == from {
+		res, err := tx.Exec(ctx, `UPDATE segments SET name = ?, description = ?, updated_at = ? WHERE org_id = ? AND id = ? AND version = ?`,
+			r.Name, r.Description, Micros(r.UpdatedAt), r.OrgID, r.ID, from)
+		return contactOne(res, err, "update segment %s/%s", r.OrgID, r.ID)
+	}
 	res, err := tx.Exec(ctx, `UPDATE segments SET name = ?, description = ?, version = ?, expression = ?, dek_version = ?, updated_at = ?
 		WHERE org_id = ? AND id = ? AND version = ?`, r.Name, r.Description, r.Version, r.Expression, r.DEKVersion, Micros(r.UpdatedAt),
 		r.OrgID, r.ID, from)
