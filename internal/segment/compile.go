@@ -30,7 +30,8 @@ type Program struct {
 	prog   *vm.Program
 	vars   []variable // the contact values the expression reads
 	calls  []call     // event, engagement and list look-ups, one query each per evaluation
-	phi    bool
+	phi    bool       // reads a PHI field: contacts' sealed maps are opened
+	attrs  bool       // reads a field not marked PHI: their clear values are decoded
 }
 
 // variable is one contact value the program reads.
@@ -227,6 +228,7 @@ func (s *scope) collect(src string, root ast.Node, p *Program) error {
 		seen[name] = true
 		p.vars = append(p.vars, v)
 		p.phi = p.phi || v.phi
+		p.attrs = p.attrs || !v.phi && !v.column
 	}
 	var bad *Error
 	walk(root, func(n ast.Node) bool {

@@ -109,7 +109,7 @@ func (s *Service) run(ctx context.Context, orgID string, prog *Program, fn func(
 		return err
 	}
 	m := ev.matcher()
-	return s.deps.Contacts.ScanWith(ctx, orgID, contact.ScanOptions{SkipPHI: !prog.UsesPHI()}, func(c contact.Contact) error {
+	return s.deps.Contacts.ScanWith(ctx, orgID, contact.ScanOptions{SkipPHI: !prog.phi, SkipAttrs: !prog.attrs}, func(c contact.Contact) error {
 		ok, err := m.match(&c)
 		if err != nil || !ok {
 			return err
