@@ -36,9 +36,11 @@ import (
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/portal"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/smtpd/connector"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/template"
 	"github.com/carepost/carepost/internal/webauth"
 	"github.com/carepost/carepost/internal/workflow"
 )
@@ -68,6 +70,10 @@ type Deps struct {
 	Portal *portal.Service
 	// Workflows are the automated workflows (workflows.go).
 	Workflows *workflow.Service
+	// Templates and Segments are secure marketing's (templates.go,
+	// segments.go).
+	Templates *template.Service
+	Segments  *segment.Service
 }
 
 // Server is the REST API.
@@ -85,7 +91,7 @@ func New(deps Deps) *Server {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: deps}
-	s.routes = append(append(s.table(), s.contactRoutes()...), s.workflowRoutes()...)
+	s.routes = append(append(append(s.table(), s.contactRoutes()...), s.marketingRoutes()...), s.workflowRoutes()...)
 	return s
 }
 

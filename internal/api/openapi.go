@@ -148,6 +148,7 @@ func allSchemas() schema {
 	maps.Copy(all, keySchemas())
 	maps.Copy(all, portalSchemas())
 	maps.Copy(all, workflowSchemas())
+	maps.Copy(all, marketingSchemas())
 	return all
 }
 

@@ -36,8 +36,11 @@ import (
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/portal"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/template"
+	"github.com/carepost/carepost/internal/tracking"
 	"github.com/carepost/carepost/internal/webhook"
 	"github.com/carepost/carepost/internal/workflow"
 )
@@ -78,6 +81,12 @@ type App struct {
 
 	// Portal is the secure portal (portal.go).
 	Portal *portal.Service
+
+	// Secure marketing beyond contacts: templates and segments
+	// (marketing.go), engagement tracking and unsubscribing (tracking.go).
+	Templates *template.Service
+	Segments  *segment.Service
+	Tracking  *tracking.Service
 }
 
 // Options adjusts Open for tests and CLI commands.
@@ -171,6 +180,9 @@ func (a *App) open(ctx context.Context, opts Options) error {
 		return err
 	}
 	a.Contacts.Bind(a.Jobs)
+	if err := a.openMarketing(); err != nil {
+		return err
+	}
 	return a.openKeydir()
 }
 

@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"strings"
 
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/template"
-	"github.com/carepost/carepost/internal/tracking"
 	"github.com/carepost/carepost/internal/workflow"
 )
 
@@ -17,31 +15,27 @@ import (
 // client in newJobs; the outbox, events and job client are bound once
 // they exist (bindWorkflows).
 func (a *App) openWorkflows() {
-	// The engine compiles and caches the versions it sends with its own
-	// template service over the shared store (versions are immutable).
-	tpl := template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: workflowFields{a}},
+	// The templates are the app's one service (the API's too): the engine
+	// sends with its compiled-version cache.
+	a.Templates = template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: contactFields{a.Contacts}},
 		template.Options{Clock: a.Clock})
-	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: tpl},
+	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates},
 		workflow.Options{Clock: a.Clock, Log: a.Log.With("component", "workflow")})
 	a.Contacts.Observe(a.Workflows)
 }
 
-// bindWorkflows hands the engine the outbox, events and jobs, makes it an
-// observer of events (opens and clicks of its mail), and turns tracking on
-// when the public URL allows tracking links.
+// bindWorkflows hands the engine the outbox, events and jobs and makes it
+// an observer of events (opens and clicks of its mail).
 func (a *App) bindWorkflows() {
 	a.Workflows.Bind(a.Outbox, a.Events, a.Jobs)
 	a.Events.Observe(a.Workflows.ObserveEvent)
-	if !strings.HasPrefix(a.Config.HTTP.PublicURL, "http") {
-		return
-	}
-	tr, err := tracking.New(tracking.Deps{DB: a.DB, Keys: a.Keys, Blobs: a.Blobs, Committer: a.Committer, Events: a.Events,
-		Log: a.Log.With("component", "tracking")}, tracking.Options{BaseURL: a.Config.HTTP.PublicURL, Clock: a.Clock})
-	if err != nil {
-		a.Log.Warn("workflow mail is sent untracked", "err", err)
-		return
-	}
-	a.Workflows.SetTracker(workflow.NewTrackingTracker(tr, a.trackingMethod))
+}
+
+// trackWorkflows gives the engine the app's tracking (openMarketing calls
+// it once tracking exists), so workflow mail carries the same links and
+// pixel the tracking handlers serve.
+func (a *App) trackWorkflows() {
+	a.Workflows.SetTracker(workflow.NewTrackingTracker(a.Tracking, a.trackingMethod))
 }
 
 // trackingMethod is the first delivery method policy gives a workflow
@@ -63,12 +57,4 @@ func (a *App) trackingMethod(ctx context.Context, orgID, from, to string, r temp
 		return "", err
 	}
 	return dec.Methods[0], nil
-}
-
-// workflowFields is the organization's field set for the PHI lint of
-// templates the engine compiles.
-type workflowFields struct{ a *App }
-
-func (f workflowFields) FieldSet(ctx context.Context, orgID string) (template.FieldSet, error) {
-	return f.a.Workflows.FieldSet(ctx, orgID)
 }

@@ -41,6 +41,8 @@ type Config struct {
 	Auth Auth `toml:"auth"`
 	// Portal configures the secure portal recipients open messages in.
 	Portal Portal `toml:"portal"`
+	// Marketing configures segments and what marketing counts may show.
+	Marketing Marketing `toml:"marketing"`
 
 	warnings []string // from Load; see Warnings
 }
@@ -245,6 +247,7 @@ func Defaults() *Config {
 		Keydir:     defaultKeydir(),
 		Delivery:   defaultDelivery(),
 		Portal:     defaultPortal(),
+		Marketing:  defaultMarketing(),
 	}
 }
 

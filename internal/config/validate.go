@@ -77,6 +77,7 @@ func (c *Config) Validate() error {
 	c.validateKeydir(&ch)
 	c.validateDelivery(&ch)
 	c.validatePortal(&ch)
+	c.validateMarketing(&ch)
 
 	ch.atLeast("audit.retention", c.Audit.Retention, MinRetention) // HIPAA 164.316(b)(2)(i)
 	ch.atLeast("audit.checkpoint_interval", c.Audit.CheckpointInterval, Duration(time.Second))

@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/carepost/carepost/internal/store"
 )
@@ -36,9 +35,9 @@ func (r *importRun) apply(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan importBatch, 2)
-	// prepare gets the row's fixed fields by value: commit replaces r.row
-	// after each batch while prepare runs.
-	go r.prepare(ctx, src, r.row.CursorOffset, r.row.OrgID, r.row.StartedAt, batches)
+	// prepare reads a copy of the import's row: commit replaces r.row
+	// after each batch while prepare runs ahead.
+	go r.prepare(ctx, src, r.row.CursorOffset, r.row, batches)
 	for b := range batches {
 		if b.err != nil {
 			return b.err
@@ -56,8 +55,9 @@ func (r *importRun) apply(ctx context.Context) error {
 }
 
 // prepare reads rows from src (which starts at file offset base) and sends
-// batches until the file ends.
-func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, orgID string, startedAt time.Time, out chan<- importBatch) {
+// batches until the file ends; row is the import as it was when applying
+// began.
+func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, row store.ContactImportRow, out chan<- importBatch) {
 	defer close(out)
 	cr := newCSV(src)
 	send := func(b importBatch) bool {
@@ -81,7 +81,7 @@ func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, orgI
 		} else if p, grant, errs := mapRow(r.set.Header, r.set.Targets, rec); len(errs) > 0 {
 			b.skipped++
 		} else {
-			ix, err := r.s.deps.Index.Lookup(ctx, reader, orgID, "email", strings.ToLower(*p.email))
+			ix, err := r.s.deps.Index.Lookup(ctx, reader, row.OrgID, "email", strings.ToLower(*p.email))
 			if err != nil {
 				send(importBatch{err: fmt.Errorf("blind index: %w", err)})
 				return
@@ -90,7 +90,7 @@ func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, orgI
 			if grant && r.set.Consent != nil {
 				g := *r.set.Consent
 				if g.GrantedAt.IsZero() {
-					g.GrantedAt = startedAt
+					g.GrantedAt = row.StartedAt
 				}
 				it.consent = &g
 			}

@@ -22,6 +22,12 @@ func (s *Service) openRow(ctx context.Context, q store.Querier, sch *Schema, r s
 
 // openWithKey opens a row's PHI with its already unwrapped key.
 func openWithKey(aead cipher.AEAD, sch *Schema, r store.ContactRow) (Contact, error) {
+	return openWithKeyAttrs(aead, sch, r, true)
+}
+
+// openWithKeyAttrs is openWithKey, leaving the values of fields not
+// marked PHI out unless attrs.
+func openWithKeyAttrs(aead cipher.AEAD, sch *Schema, r store.ContactRow, attrs bool) (Contact, error) {
 	c := fromRow(r)
 	pt, err := openWith(aead, phiAAD(r.OrgID, r.ID), r.PHI)
 	if err != nil {
@@ -31,6 +37,9 @@ func openWithKey(aead cipher.AEAD, sch *Schema, r store.ContactRow) (Contact, er
 		return Contact{}, fmt.Errorf("decode contact %s/%s: %w", r.OrgID, r.ID, err)
 	}
 	clear(pt)
+	if !attrs {
+		return c, nil
+	}
 	if err := decodeAttrs(r.Attrs, sch, &c); err != nil {
 		return Contact{}, fmt.Errorf("decode contact %s/%s: %w", r.OrgID, r.ID, err)
 	}

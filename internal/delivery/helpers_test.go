@@ -274,7 +274,7 @@ func receipt(t testing.TB, r store.RecipientRow) delivery.Receipt {
 // events lists the types of a message's events, oldest first.
 func (n *node) events(msgID string) []string {
 	n.t.Helper()
-	evs, _, _, err := n.app.Events.After(context.Background(), n.app.DB.Reader(), n.org.ID, "", msgID, 1000)
+	evs, err := store.EventsOf(context.Background(), n.app.DB.Reader(), n.org.ID, msgID, 1000)
 	if err != nil {
 		n.t.Fatal(err)
 	}

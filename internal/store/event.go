@@ -153,3 +153,34 @@ func parsePGPos(pos string) (xid string, seq int64, err error) {
 	}
 	return x, seq, nil
 }
+
+// EventsOf lists an organization's committed events by id (time order),
+// optionally for one message, up to limit. Unlike EventsAfter it is not a
+// feed: it shows every committed row at once, for views of one message and
+// for tests, and gives no cursor.
+func EventsOf(ctx context.Context, q Querier, orgID, messageID string, limit int) ([]EventRow, error) {
+	query := `SELECT id, org_id, type, message_id, recipient_id, at, data FROM events WHERE org_id = ?`
+	args := []any{orgID}
+	if messageID != "" {
+		query += ` AND message_id = ?`
+		args = append(args, messageID)
+	}
+	query += ` ORDER BY id LIMIT ?`
+	args = append(args, limit)
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list events of %s: %w", orgID, err)
+	}
+	defer rows.Close()
+	var out []EventRow
+	for rows.Next() {
+		var r EventRow
+		var at int64
+		if err := rows.Scan(&r.ID, &r.OrgID, &r.Type, &r.MessageID, &r.RecipientID, &at, &r.Data); err != nil {
+			return nil, fmt.Errorf("list events of %s: %w", orgID, err)
+		}
+		r.At = FromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

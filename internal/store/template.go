@@ -47,7 +47,7 @@ func InsertTemplate(ctx context.Context, tx *Tx, t TemplateRow) error {
 // its current version is still prev; ErrNotFound when the template is not
 // the organization's, ErrConflict when another edit got there first.
 func AdvanceTemplate(ctx context.Context, tx *Tx, orgID, id, name string, prev, next int, at time.Time) error {
-	res, err := tx.Exec(ctx, `UPDATE templates SET name = ?, current_version = ?, updated_at = ? WHERE org_id = ? AND id = ? AND current_version = ?`,
+	res, err := tx.Exec(ctx, `UPDATE templates SET name = ?, current_version = ?, updated_at = ? WHERE org_id = ? AND id = ? AND current_version = ? AND deleted_at = 0`,
 		name, next, Micros(at), orgID, id, prev)
 	if err != nil {
 		return fmt.Errorf("update template: %w", err)
@@ -63,12 +63,22 @@ func AdvanceTemplate(ctx context.Context, tx *Tx, orgID, id, name string, prev, 
 	return nil
 }
 
-// GetTemplate reads an organization's template.
+// GetTemplate reads an organization's template; a deleted one is
+// ErrNotFound.
 func GetTemplate(ctx context.Context, q Querier, orgID, id string) (TemplateRow, error) {
+	return LookupTemplate(ctx, q, orgID, id, false)
+}
+
+// LookupTemplate reads an organization's template, deleted ones too when
+// withDeleted (campaigns keep rendering the versions they reference).
+func LookupTemplate(ctx context.Context, q Querier, orgID, id string, withDeleted bool) (TemplateRow, error) {
 	t := TemplateRow{ID: id, OrgID: orgID}
 	var created, updated int64
-	err := Scan(q.QueryRow(ctx, `SELECT name, current_version, created_at, updated_at FROM templates WHERE org_id = ? AND id = ?`, orgID, id),
-		&t.Name, &t.CurrentVersion, &created, &updated)
+	query := `SELECT name, current_version, created_at, updated_at FROM templates WHERE org_id = ? AND id = ?`
+	if !withDeleted {
+		query += ` AND deleted_at = 0`
+	}
+	err := Scan(q.QueryRow(ctx, query, orgID, id), &t.Name, &t.CurrentVersion, &created, &updated)
 	if err != nil {
 		return TemplateRow{}, fmt.Errorf("read template: %w", err)
 	}
@@ -76,10 +86,17 @@ func GetTemplate(ctx context.Context, q Querier, orgID, id string) (TemplateRow,
 	return t, nil
 }
 
+// DeleteTemplate hides a template from listing and editing; its versions
+// stay. ErrNotFound when the organization has no such live template.
+func DeleteTemplate(ctx context.Context, tx *Tx, orgID, id string, at time.Time) error {
+	res, err := tx.Exec(ctx, `UPDATE templates SET deleted_at = ? WHERE org_id = ? AND id = ? AND deleted_at = 0`, Micros(at), orgID, id)
+	return contactOne(res, err, "delete template %s/%s", orgID, id)
+}
+
 // TemplatesOf lists an organization's templates, most recently changed
 // first.
 func TemplatesOf(ctx context.Context, q Querier, orgID string, limit int) ([]TemplateRow, error) {
-	rows, err := q.Query(ctx, `SELECT id, name, current_version, created_at, updated_at FROM templates WHERE org_id = ?
+	rows, err := q.Query(ctx, `SELECT id, name, current_version, created_at, updated_at FROM templates WHERE org_id = ? AND deleted_at = 0
 		ORDER BY updated_at DESC, id DESC LIMIT ?`, orgID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list templates: %w", err)

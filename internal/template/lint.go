@@ -34,7 +34,11 @@ type Problem struct {
 	Part  string `json:"part"`
 	Field string `json:"field,omitempty"`
 	Line  int    `json:"line,omitempty"`
-	Msg   string `json:"message"`
+	// Column is the column of the action (subject, preheader and text
+	// parts; the HTML part is checked on an instrumented copy whose
+	// columns differ, so it gives the line only).
+	Column int    `json:"column,omitempty"`
+	Msg    string `json:"message"`
 }
 
 func (p Problem) String() string {

@@ -10,10 +10,14 @@ import (
 )
 
 // Get returns a template at version (0: the current one). A template of
-// another organization is store.ErrNotFound.
+// another organization, or a deleted one, is store.ErrNotFound.
 func (s *Service) Get(ctx context.Context, orgID, templateID string, version int) (Template, error) {
+	return s.get(ctx, orgID, templateID, version, false)
+}
+
+func (s *Service) get(ctx context.Context, orgID, templateID string, version int, withDeleted bool) (Template, error) {
 	q := s.deps.DB.Reader()
-	row, err := store.GetTemplate(ctx, q, orgID, templateID)
+	row, err := store.LookupTemplate(ctx, q, orgID, templateID, withDeleted)
 	if err != nil {
 		return Template{}, err
 	}
@@ -51,6 +55,20 @@ func (s *Service) List(ctx context.Context, orgID string) ([]Template, error) {
 	return out, nil
 }
 
+// Delete hides a template: it is no longer listed, read or edited, while
+// the versions campaigns reference stay (and still render through
+// Compiled).
+func (s *Service) Delete(ctx context.Context, actor audit.Actor, orgID, templateID string) error {
+	return s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := store.DeleteTemplate(ctx, tx, orgID, templateID, s.now()); err != nil {
+			return err
+		}
+		_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "template.delete", TargetType: "template",
+			TargetID: templateID, Outcome: audit.Success})
+		return err
+	})
+}
+
 // Versions lists a template's versions, newest first.
 func (s *Service) Versions(ctx context.Context, orgID, templateID string) ([]Version, error) {
 	q := s.deps.DB.Reader()
@@ -70,10 +88,12 @@ func (s *Service) Versions(ctx context.Context, orgID, templateID string) ([]Ver
 }
 
 // Compiled returns a version compiled, from a cache: a campaign compiles
-// its version once and executes it for every recipient.
+// its version once and executes it for every recipient. A deleted
+// template's versions still compile, so campaigns that reference one keep
+// sending.
 func (s *Service) Compiled(ctx context.Context, orgID, templateID string, version int) (*Compiled, int, error) {
 	if version == 0 {
-		row, err := store.GetTemplate(ctx, s.deps.DB.Reader(), orgID, templateID)
+		row, err := store.LookupTemplate(ctx, s.deps.DB.Reader(), orgID, templateID, true)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -86,7 +106,7 @@ func (s *Service) Compiled(ctx context.Context, orgID, templateID string, versio
 	if ok {
 		return c, version, nil
 	}
-	t, err := s.Get(ctx, orgID, templateID, version)
+	t, err := s.get(ctx, orgID, templateID, version, true)
 	if err != nil {
 		return nil, 0, err
 	}

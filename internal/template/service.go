@@ -194,3 +194,6 @@ func (s *Service) prepare(ctx context.Context, orgID, name string, src Source) (
 }
 
 func (s *Service) now() time.Time { return store.FromMicros(store.Micros(s.clock())) }
+
+// Now is the service's clock (previews date their samples by it).
+func (s *Service) Now() time.Time { return s.now() }

@@ -178,20 +178,26 @@ func (w *walker) unknown(n parse.Node, path string) {
 }
 
 func (w *walker) problem(n parse.Node, field, msg string) {
-	w.report(Problem{Part: w.part, Field: field, Line: w.line(n), Msg: msg})
+	line, col := w.position(n)
+	if w.mode == modeHTML {
+		col = 0
+	}
+	w.report(Problem{Part: w.part, Field: field, Line: line, Column: col, Msg: msg})
 }
 
-func (w *walker) line(n parse.Node) int {
+// position is the line and column (from 1) of n in its part.
+func (w *walker) position(n parse.Node) (int, int) {
 	if w.tree == nil || n == nil {
-		return 0
+		return 0, 0
 	}
 	loc, _ := w.tree.ErrorContext(n)
 	parts := strings.Split(loc, ":")
 	if len(parts) < 2 {
-		return 0
+		return 0, 0
 	}
 	l, _ := strconv.Atoi(parts[len(parts)-2])
-	return l
+	c, _ := strconv.Atoi(parts[len(parts)-1]) // a byte offset in the line, from 0
+	return l, c + 1
 }
 
 func fieldLabel(f string) string {

@@ -93,7 +93,7 @@ func tokenOf(t *testing.T, url, prefix string) string {
 // events returns the organization's recorded event types.
 func (e *env) events(t *testing.T, org string) []store.EventRow {
 	t.Helper()
-	rows, err := store.EventsAfter(context.Background(), e.app.DB.Reader(), org, "", "", 1000)
+	rows, err := store.EventsOf(context.Background(), e.app.DB.Reader(), org, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

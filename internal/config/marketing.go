@@ -1,0 +1,19 @@
+package config
+
+// Marketing is the [marketing] section: segments, campaign reports and
+// what they may show (docs/SEGMENTS.md).
+type Marketing struct {
+	// SmallCellFloor is the smallest group a count may reveal to a
+	// principal without phi:read: smaller counts read "fewer than" the
+	// floor, and such segments show no member page and cannot be exported
+	// without phi:read (1 to 1000; 1 shows every count). Default: 11.
+	SmallCellFloor int `toml:"small_cell_floor" doc:"smallest group a count may reveal to a principal without phi:read: smaller counts read \"fewer than\" the floor, and such segments show no member page and cannot be exported without phi:read (1 to 1000; 1 shows every count)"`
+}
+
+func defaultMarketing() Marketing { return Marketing{SmallCellFloor: 11} }
+
+func (c *Config) validateMarketing(ch *check) {
+	if f := c.Marketing.SmallCellFloor; f < 1 || f > 1000 {
+		ch.add("marketing.small_cell_floor", "%d is not between 1 and 1000", f)
+	}
+}
