@@ -25,6 +25,7 @@ import (
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
+	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/delivery"
@@ -38,6 +39,8 @@ import (
 	"github.com/carepost/carepost/internal/portal"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/template"
+	"github.com/carepost/carepost/internal/tracking"
 	"github.com/carepost/carepost/internal/webhook"
 )
 
@@ -64,6 +67,12 @@ type App struct {
 	Policy    *policy.Engine    // policy.go
 	Delivery  *delivery.Service // delivery.go
 	Contacts  *contact.Service  // contacts.go
+
+	// Templates, Tracking and Campaigns are the marketing send path
+	// (campaign.go).
+	Templates *template.Service
+	Tracking  *tracking.Service
+	Campaigns *campaign.Service
 
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).

@@ -19,6 +19,7 @@ func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
 	a.openContacts()
+	a.openCampaigns()
 	if err := a.openDelivery(opts); err != nil {
 		return fmt.Errorf("delivery: %w", err)
 	}
@@ -33,7 +34,8 @@ func (a *App) openMessaging(opts Options) error {
 		river.AddWorker(w, whWorker)
 		a.Delivery.Register(w)
 		a.Portal.Register(w)
-	}, append(a.Delivery.PeriodicJobs(), a.Portal.PeriodicJobs()...)...)
+		a.Campaigns.Register(w)
+	}, append(append(a.Delivery.PeriodicJobs(), a.Portal.PeriodicJobs()...), a.Campaigns.PeriodicJobs()...)...)
 	if err != nil {
 		return err
 	}
@@ -50,5 +52,5 @@ func (a *App) openMessaging(opts Options) error {
 		outbox.Options{Clock: a.Clock, Lifetime: a.Config.Delivery.Lifetime.Duration()})
 	a.Delivery.Bind(a.Jobs, a.Events, a.Outbox)
 	a.Portal.Bind(a.Events, a.Outbox)
-	return nil
+	return a.bindCampaigns()
 }

@@ -1,0 +1,176 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// CampaignRecipient is one targeted contact of a campaign.
+type CampaignRecipient struct {
+	ContactID string
+	ListID    string
+	State     string
+	Reason    string
+	MessageID string
+}
+
+// PendingCampaignRecipients lists a batch's recipients still to send, in
+// contact id order.
+func PendingCampaignRecipients(ctx context.Context, q Querier, orgID, campaignID string, batch int) ([]CampaignRecipient, error) {
+	rows, err := q.Query(ctx, `SELECT contact_id, list_id FROM campaign_recipients
+		WHERE org_id = ? AND campaign_id = ? AND batch = ? AND state = 'pending' ORDER BY contact_id`, orgID, campaignID, batch)
+	if err != nil {
+		return nil, fmt.Errorf("pending campaign recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignRecipient
+	for rows.Next() {
+		r := CampaignRecipient{State: "pending"}
+		if err := rows.Scan(&r.ContactID, &r.ListID); err != nil {
+			return nil, fmt.Errorf("pending campaign recipients: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapError(rows.Err())
+}
+
+// CampaignRecipientsOf lists a campaign's recipients in contact id order
+// after after, at most limit (for tests and support tools).
+func CampaignRecipientsOf(ctx context.Context, q Querier, orgID, campaignID, after string, limit int) ([]CampaignRecipient, error) {
+	rows, err := q.Query(ctx, `SELECT contact_id, list_id, state, reason, message_id FROM campaign_recipients
+		WHERE org_id = ? AND campaign_id = ? AND contact_id > ? ORDER BY contact_id LIMIT ?`, orgID, campaignID, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("campaign recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignRecipient
+	for rows.Next() {
+		var r CampaignRecipient
+		if err := rows.Scan(&r.ContactID, &r.ListID, &r.State, &r.Reason, &r.MessageID); err != nil {
+			return nil, fmt.Errorf("campaign recipients: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, mapError(rows.Err())
+}
+
+// SettleCampaignRecipient moves one pending recipient to state (sent with
+// its message id, or skipped with a reason) while the campaign is sending
+// in epoch. It reports false — and changes nothing — when the recipient was
+// settled before (a batch run again after a crash) or the campaign was
+// paused, cancelled or moved to another epoch meanwhile: the caller then
+// writes no message for it. Call it in the transaction that writes the
+// message: that is what makes a contact's message exactly once.
+func SettleCampaignRecipient(ctx context.Context, tx *Tx, orgID, campaignID string, epoch int, r CampaignRecipient, at time.Time) (bool, error) {
+	res, err := tx.Exec(ctx, `UPDATE campaign_recipients SET state = ?, reason = ?, message_id = ?, updated_at = ?
+		WHERE org_id = ? AND campaign_id = ? AND contact_id = ? AND state = 'pending'
+		AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = ? AND c.id = ? AND c.state = 'sending' AND c.epoch = ?)`,
+		r.State, r.Reason, r.MessageID, Micros(at), orgID, campaignID, r.ContactID, orgID, campaignID, epoch)
+	if err != nil {
+		return false, fmt.Errorf("settle campaign recipient: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("settle campaign recipient: %w", err)
+	}
+	return n == 1, nil
+}
+
+// CampaignStateCount is how many recipients are in one state for one
+// reason.
+type CampaignStateCount struct {
+	State, Reason string
+	N             int64
+}
+
+// CampaignRecipientCounts counts a campaign's recipients by state and
+// reason.
+func CampaignRecipientCounts(ctx context.Context, q Querier, orgID, campaignID string) ([]CampaignStateCount, error) {
+	rows, err := q.Query(ctx, `SELECT state, reason, count(*) FROM campaign_recipients WHERE org_id = ? AND campaign_id = ?
+		GROUP BY state, reason ORDER BY state, reason`, orgID, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("count campaign recipients: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignStateCount
+	for rows.Next() {
+		var c CampaignStateCount
+		if err := rows.Scan(&c.State, &c.Reason, &c.N); err != nil {
+			return nil, fmt.Errorf("count campaign recipients: %w", err)
+		}
+		out = append(out, c)
+	}
+	return out, mapError(rows.Err())
+}
+
+// CampaignDeliveryCount is how many of a campaign's messages have their
+// recipient in one delivery state with one decided method list.
+type CampaignDeliveryCount struct {
+	State string
+	// Methods is the policy's method list ("verified-tls,portal"; ""
+	// when dropped).
+	Methods string
+	// Suppressed: the outbox refused the address as suppressed.
+	Suppressed bool
+	N          int64
+}
+
+// CampaignDeliveryCounts joins a campaign's sent recipients to their
+// delivery rows and counts them by state and method list.
+func CampaignDeliveryCounts(ctx context.Context, q Querier, orgID, campaignID string) ([]CampaignDeliveryCount, error) {
+	rows, err := q.Query(ctx, `SELECT r.state, r.policy_methods, CASE WHEN r.last_reason LIKE 'suppressed:%' THEN 1 ELSE 0 END, count(*)
+		FROM campaign_recipients cr JOIN recipients r ON r.message_id = cr.message_id AND r.org_id = cr.org_id
+		WHERE cr.org_id = ? AND cr.campaign_id = ? AND cr.state = 'sent'
+		GROUP BY r.state, r.policy_methods, CASE WHEN r.last_reason LIKE 'suppressed:%' THEN 1 ELSE 0 END`, orgID, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("count campaign deliveries: %w", err)
+	}
+	defer rows.Close()
+	var out []CampaignDeliveryCount
+	for rows.Next() {
+		var c CampaignDeliveryCount
+		var supp int
+		if err := rows.Scan(&c.State, &c.Methods, &supp, &c.N); err != nil {
+			return nil, fmt.Errorf("count campaign deliveries: %w", err)
+		}
+		c.Suppressed = supp == 1
+		out = append(out, c)
+	}
+	return out, mapError(rows.Err())
+}
+
+// Unsubscribes returns, for each of contactIDs with any, the lists it
+// unsubscribed from through a tracking link ("" meaning all marketing
+// mail): tracking_subscriptions rows with subscribed false.
+func Unsubscribes(ctx context.Context, q Querier, orgID string, contactIDs []string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for start := 0; start < len(contactIDs); start += contactBatch {
+		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, orgID, false)
+		for _, c := range part {
+			args = append(args, c)
+		}
+		rows, err := q.Query(ctx, `SELECT contact_id, list_id FROM tracking_subscriptions WHERE org_id = ? AND subscribed = ?
+			AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read unsubscribes: %w", err)
+		}
+		for rows.Next() {
+			var c, l string
+			if err := rows.Scan(&c, &l); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read unsubscribes: %w", err)
+			}
+			out[c] = append(out[c], l)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read unsubscribes: %w", mapError(err))
+		}
+	}
+	return out, nil
+}
