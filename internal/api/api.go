@@ -28,6 +28,7 @@ import (
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/httpserver"
@@ -65,6 +66,8 @@ type Deps struct {
 	Policy *policy.Engine
 	// Portal is the secure portal's administration (portal.go).
 	Portal *portal.Service
+	// Campaigns is the campaign engine (campaigns.go).
+	Campaigns *campaign.Service
 }
 
 // Server is the REST API.
@@ -83,6 +86,7 @@ func New(deps Deps) *Server {
 	}
 	s := &Server{deps: deps}
 	s.routes = append(s.table(), s.contactRoutes()...)
+	s.routes = append(s.routes, s.campaignRoutes()...)
 	return s
 }
 

@@ -147,6 +147,7 @@ func allSchemas() schema {
 	maps.Copy(all, connectorSchemas())
 	maps.Copy(all, keySchemas())
 	maps.Copy(all, portalSchemas())
+	maps.Copy(all, campaignSchemas())
 	return all
 }
 

@@ -2,10 +2,12 @@ package campaign
 
 import (
 	"context"
+	"errors"
 	"strconv"
 
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/id"
+	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/store"
 )
 
@@ -17,11 +19,9 @@ func (s *Service) Create(ctx context.Context, a Actor, in Input) (Campaign, erro
 	now := s.now()
 	r := store.CampaignRow{OrgID: a.orgID, ID: id.NewAt("cmp", now), State: string(Draft),
 		CreatedByType: string(a.who.Type), CreatedByID: a.who.ID, CreatedAt: now, UpdatedAt: now}
-	if errs := in.apply(&r, true); len(errs) > 0 {
-		return Campaign{}, errs
-	}
+	errs := in.apply(&r, true)
 	err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
-		if err := s.check(ctx, tx, &r); err != nil {
+		if err := s.checkAll(ctx, tx, &r, errs); err != nil {
 			return err
 		}
 		if err := store.InsertCampaign(ctx, tx, r); err != nil {
@@ -49,10 +49,7 @@ func (s *Service) Update(ctx context.Context, a Actor, campaignID string, in Inp
 		if err := allowed("update", State(r.State)); err != nil {
 			return err
 		}
-		if errs := in.apply(&r, false); len(errs) > 0 {
-			return errs
-		}
-		if err := s.check(ctx, tx, &r); err != nil {
+		if err := s.checkAll(ctx, tx, &r, in.apply(&r, false)); err != nil {
 			return err
 		}
 		r.UpdatedAt = s.now()
@@ -135,4 +132,22 @@ func (s *Service) audit(ctx context.Context, tx *store.Tx, who audit.Actor, acti
 	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: r.OrgID, Actor: who, Action: action, TargetType: "campaign",
 		TargetID: r.ID, Outcome: audit.Success, Details: d})
 	return err
+}
+
+// checkAll runs check after apply and reports the problems of both at
+// once, so a client fixes them in one go.
+func (s *Service) checkAll(ctx context.Context, q store.Querier, r *store.CampaignRow, errs message.FieldErrors) error {
+	err := s.check(ctx, q, r)
+	var more message.FieldErrors
+	switch {
+	case err == nil:
+	case errors.As(err, &more):
+		errs = append(errs, more...)
+	default:
+		return err
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
 }
