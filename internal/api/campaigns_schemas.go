@@ -39,7 +39,7 @@ func campaignSchemas() schema {
 		"CampaignTestResult": obj(nil, schema{"messages": list(ref("Submitted"))}),
 		"CampaignReport": obj(nil, schema{"campaign_id": str(""), "state": str(""),
 			"small_cell_floor": integer("counts from 1 to this minus one are null; 0 when you have phi:read"),
-			"targeted": num, "pending": num, "cancelled": num, "sent": num,
+			"targeted":         num, "pending": num, "cancelled": num, "sent": num,
 			"skipped":  byKey("targeted contacts not sent to, by reason", campaign.SkipReasons),
 			"delivery": byKey("sent messages by delivery state; dropped: TLS-only recipients policy would have sent to the portal", campaign.DeliveryStates),
 			"methods":  byKey("delivery method mix", campaign.Methods),
