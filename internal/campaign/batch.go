@@ -162,26 +162,32 @@ func (b *batchRun) prepare(ctx context.Context, rc store.CampaignRecipient, cont
 // group-committed transaction.
 func (b *batchRun) commit(ctx context.Context, items []item, now time.Time) error {
 	s, r := b.s, b.sd.c
+	rcs := make([]store.CampaignRecipient, len(items))
+	for i, it := range items {
+		rcs[i] = it.rc
+	}
 	var sent, skipped int
 	err := s.write(ctx, func(tx *store.Tx) error {
+		settled, err := store.SettleCampaignRecipients(ctx, tx, r.OrgID, r.ID, b.epoch, rcs, now)
+		if err != nil {
+			return err
+		}
+		ps := make([]*outbox.Prepared, 0, len(items))
 		sent, skipped = 0, 0
 		for _, it := range items {
-			ok, err := store.SettleCampaignRecipient(ctx, tx, r.OrgID, r.ID, b.epoch, it.rc, now)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue // settled before, or the campaign stopped
-			}
-			if it.prep == nil {
+			switch {
+			case !settled[it.rc.ContactID]:
+				// settled before, or the campaign stopped
+			case it.prep == nil:
 				skipped++
-				continue
+			default:
+				ps = append(ps, it.prep)
 			}
-			if _, err := s.deps.Outbox.CommitTx(ctx, tx, it.prep); err != nil {
-				return err
-			}
-			sent++
 		}
+		if _, err := s.deps.Outbox.CommitManyTx(ctx, tx, ps); err != nil {
+			return err
+		}
+		sent = len(ps)
 		return s.deps.Tracking.SaveLinks(ctx, tx, r.OrgID, b.sd.links)
 	})
 	if err == nil {

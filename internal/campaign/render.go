@@ -10,6 +10,7 @@ import (
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/template"
 	"github.com/carepost/carepost/internal/tracking"
@@ -50,14 +51,17 @@ type errSkip struct{ reason string }
 func (e errSkip) Error() string { return "skip: " + e.reason }
 
 // message renders the campaign for one contact and prepares it through the
-// outbox: the policy decides each message as it decides any other. Only a
-// message whose first method is ordinary email (verified or opportunistic
-// TLS) gets tracking — click redirects and the open pixel — applied after
-// the decision; one for the portal or end-to-end encryption is sent as
-// rendered. Every message carries List-Unsubscribe and
-// List-Unsubscribe-Post (RFC 8058), which DKIM signs.
+// outbox: the policy decides each message on its content as any other.
+// Tracking — click redirects and the open pixel — is only for a message
+// whose first method is ordinary email (verified or opportunistic TLS).
+// Most are, so the tracked message is prepared first; when the policy
+// sends it by the portal or end-to-end encryption instead, the message is
+// prepared again as rendered, untracked, and decided again on that content
+// (whatever that decision is, the message goes without tracking). Every
+// message carries List-Unsubscribe and List-Unsubscribe-Post (RFC 8058),
+// which DKIM signs.
 func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c contact.Contact, now time.Time) (*outbox.Prepared, error) {
-	rcpt := tracking.Recipient{Issuer: sd.issuer, CampaignID: sd.c.ID, ContactID: c.ID, ListID: rc.ListID}
+	rcpt := tracking.Recipient{Issuer: sd.issuer, CampaignID: sd.c.ID, ContactID: c.ID, ListID: rc.ListID, Method: policy.VerifiedTLS}
 	headers, err := rcpt.Headers()
 	if err != nil {
 		return nil, err
@@ -67,9 +71,32 @@ func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c con
 	if err != nil {
 		return nil, errSkip{SkipRenderFailed}
 	}
+	html, text := out.HTML, out.Text
+	if html != "" {
+		if html, err = tracking.Rewrite(html, rcpt, sd.links); err != nil {
+			return nil, err
+		}
+	}
+	if text != "" {
+		if text, err = tracking.RewriteText(text, rcpt, sd.links); err != nil {
+			return nil, err
+		}
+	}
+	p, err := sd.prepare(ctx, c, out.Subject, html, text, headers)
+	if err != nil {
+		return nil, err
+	}
+	if ds := p.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
+		return p, nil
+	}
+	return sd.prepare(ctx, c, out.Subject, out.HTML, out.Text, headers)
+}
+
+// prepare hands one contact's message to the outbox's Prepare.
+func (sd *sender) prepare(ctx context.Context, c contact.Contact, subject, html, text string, headers map[string]string) (*outbox.Prepared, error) {
 	d := &message.Draft{From: message.Address{Email: sd.c.FromEmail, Name: sd.c.FromName},
 		To:      []message.Address{{Email: c.Email, Name: strings.TrimSpace(c.FirstName + " " + c.LastName)}},
-		Subject: out.Subject, HTML: out.HTML, Text: out.Text, Headers: headers}
+		Subject: subject, HTML: html, Text: text, Headers: headers}
 	if sd.c.ReplyTo != "" {
 		d.ReplyTo = []message.Address{{Email: sd.c.ReplyTo}}
 	}
@@ -80,28 +107,11 @@ func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c con
 	var fes message.FieldErrors
 	switch {
 	case errors.As(err, &fes), errors.As(err, &fe):
-		// The only per-contact input is the address (and the rendered
-		// parts, which the template's lint and limits bound).
+		// The only per-contact input is the address (the rendered parts
+		// are bounded by the template's lint and limits).
 		return nil, errSkip{SkipInvalidAddress}
 	case err != nil:
 		return nil, err
-	}
-	if ds := p.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
-		rcpt.Method = ds[0].Methods[0]
-		html, text := out.HTML, out.Text
-		if html != "" {
-			if html, err = tracking.Rewrite(html, rcpt, sd.links); err != nil {
-				return nil, err
-			}
-		}
-		if text != "" {
-			if text, err = tracking.RewriteText(text, rcpt, sd.links); err != nil {
-				return nil, err
-			}
-		}
-		if err := sd.s.deps.Outbox.Rebody(p, html, text); err != nil {
-			return nil, err
-		}
 	}
 	return p, nil
 }

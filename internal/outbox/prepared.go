@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/store"
 )
@@ -40,37 +39,6 @@ func (p *Prepared) MessageID() string { return p.p.messageID }
 // Decisions are the recipients' policy decisions, in envelope order.
 func (p *Prepared) Decisions() []policy.Decision { return p.p.decisions }
 
-// Rebody replaces the body parts of a prepared structured message and
-// builds it again, keeping the policy decisions, which were made on the
-// content as it was. It exists for engagement tracking, decided from those
-// decisions (tracking only when the first method is ordinary email) and
-// applied after them: the caller must only swap link URLs for opaque
-// tracking links and add an image — changes that remove content and add
-// none a detector could find — never anything else. Message-ID and
-// recipients stay.
-func (o *Outbox) Rebody(p *Prepared, html, text string) error {
-	if p.s.Draft == nil {
-		return fieldError("message", "only a structured message can be rebuilt")
-	}
-	d := *p.s.Draft
-	d.HTML, d.Text = html, text
-	limits := message.ValidateOptions{MaxSize: o.opts.MaxSize, MaxRecipients: o.opts.MaxRecipients}
-	raw, err := message.Build(d, message.BuildOptions{MessageID: p.p.messageID + "@" + p.p.fromDomain, Date: o.opts.Clock(), Limits: limits})
-	if err != nil {
-		return err
-	}
-	if len(raw) > o.opts.MaxSize {
-		return fieldError("message", fmt.Sprintf("the message is larger than %d bytes", o.opts.MaxSize))
-	}
-	if p.p.eval != nil {
-		if raw, err = p.p.eval.StripSubjectTag(raw); err != nil {
-			return err
-		}
-	}
-	p.s.Draft, p.p.raw = &d, raw
-	return nil
-}
-
 // EnsureOrg makes the organization's blind-index key exist, in a
 // transaction of its own: CommitTx runs in a shared transaction, where
 // creating it could race (Submit does this itself).
@@ -88,4 +56,29 @@ func (o *Outbox) EnsureOrg(ctx context.Context, orgID string) error {
 // transaction commits; call EnsureOrg once before.
 func (o *Outbox) CommitTx(ctx context.Context, tx *store.Tx, p *Prepared) (Result, error) {
 	return o.commit(ctx, tx, p.s, p.p)
+}
+
+// CommitManyTx writes prepared submissions of one organization in tx as
+// CommitTx writes each, sharing the statements (writeMany): the sender
+// domain is checked once per domain, the messages, recipients, events and
+// audit entries are inserted together. It returns the results in order.
+func (o *Outbox) CommitManyTx(ctx context.Context, tx *store.Tx, ps []*Prepared) ([]Result, error) {
+	if len(ps) == 0 {
+		return nil, nil
+	}
+	checked := map[string]bool{}
+	items := make([]pending, 0, len(ps))
+	for _, p := range ps {
+		if p.s.OrgID != ps[0].s.OrgID {
+			return nil, fmt.Errorf("outbox: submissions of two organizations in one write")
+		}
+		if !checked[p.p.fromDomain] {
+			if err := o.checkSender(ctx, tx, p.s.OrgID, p.p); err != nil {
+				return nil, err
+			}
+			checked[p.p.fromDomain] = true
+		}
+		items = append(items, pending{s: p.s, p: p.p})
+	}
+	return o.writeMany(ctx, tx, items)
 }

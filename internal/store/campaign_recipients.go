@@ -56,26 +56,61 @@ func CampaignRecipientsOf(ctx context.Context, q Querier, orgID, campaignID, aft
 	return out, mapError(rows.Err())
 }
 
-// SettleCampaignRecipient moves one pending recipient to state (sent with
-// its message id, or skipped with a reason) while the campaign is sending
-// in epoch. It reports false — and changes nothing — when the recipient was
-// settled before (a batch run again after a crash) or the campaign was
-// paused, cancelled or moved to another epoch meanwhile: the caller then
-// writes no message for it. Call it in the transaction that writes the
-// message: that is what makes a contact's message exactly once.
-func SettleCampaignRecipient(ctx context.Context, tx *Tx, orgID, campaignID string, epoch int, r CampaignRecipient, at time.Time) (bool, error) {
-	res, err := tx.Exec(ctx, `UPDATE campaign_recipients SET state = ?, reason = ?, message_id = ?, updated_at = ?
-		WHERE org_id = ? AND campaign_id = ? AND contact_id = ? AND state = 'pending'
-		AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = ? AND c.id = ? AND c.state = 'sending' AND c.epoch = ?)`,
-		r.State, r.Reason, r.MessageID, Micros(at), orgID, campaignID, r.ContactID, orgID, campaignID, epoch)
-	if err != nil {
-		return false, fmt.Errorf("settle campaign recipient: %w", err)
+// SettleCampaignRecipients moves pending recipients to their new states
+// (sent with the message id, or skipped with a reason) while the campaign
+// is sending in epoch, in one statement, and returns the contact ids it
+// moved. A recipient settled before (a batch run again after a crash) is
+// not moved, and none is when the campaign was paused, cancelled or moved
+// to another epoch meanwhile: the caller writes messages only for the ids
+// returned, in the same transaction — which is what makes a contact's
+// message exactly once.
+func SettleCampaignRecipients(ctx context.Context, tx *Tx, orgID, campaignID string, epoch int, rs []CampaignRecipient, at time.Time) (map[string]bool, error) {
+	out := make(map[string]bool, len(rs))
+	const per = 200
+	for start := 0; start < len(rs); start += per {
+		part := rs[start:min(start+per, len(rs))]
+		// One CASE per column keyed by contact id, and the ids in an IN
+		// list, so each row is found by its primary key (an UPDATE … FROM
+		// (VALUES …) join made SQLite walk the campaign's rows).
+		var state, reason, msg, in strings.Builder
+		args := make([]any, 0, 7*len(part)+6)
+		var sa, ra, ma, ia []any
+		for i, r := range part {
+			state.WriteString(" WHEN ? THEN ?")
+			reason.WriteString(" WHEN ? THEN ?")
+			msg.WriteString(" WHEN ? THEN ?")
+			if i > 0 {
+				in.WriteString(", ")
+			}
+			in.WriteString("?")
+			sa, ra, ma, ia = append(sa, r.ContactID, r.State), append(ra, r.ContactID, r.Reason), append(ma, r.ContactID, r.MessageID), append(ia, r.ContactID)
+		}
+		args = append(append(append(append(args, sa...), ra...), ma...), Micros(at), orgID, campaignID)
+		args = append(append(args, ia...), orgID, campaignID, epoch)
+		query := `UPDATE campaign_recipients SET state = CASE contact_id` + state.String() + ` END, reason = CASE contact_id` + reason.String() +
+			` END, message_id = CASE contact_id` + msg.String() + ` END, updated_at = ?
+			WHERE org_id = ? AND campaign_id = ? AND contact_id IN (` + in.String() + `) AND state = 'pending'
+			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = ? AND c.id = ? AND c.state = 'sending' AND c.epoch = ?)
+			RETURNING contact_id`
+		rows, err := tx.Query(ctx, query, args...)
+		if err != nil {
+			return nil, fmt.Errorf("settle campaign recipients: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("settle campaign recipients: %w", err)
+			}
+			out[id] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("settle campaign recipients: %w", mapError(err))
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("settle campaign recipient: %w", err)
-	}
-	return n == 1, nil
+	return out, nil
 }
 
 // CampaignStateCount is how many recipients are in one state for one
