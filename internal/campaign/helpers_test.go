@@ -62,6 +62,24 @@ const sender = "news@clinic.test"
 
 func setup(t testing.TB, d store.Driver, edit func(*campaign.Options)) *env {
 	t.Helper()
+	return setupWith(t, d, setupOptions{campaign: edit})
+}
+
+// setupOptions shape an env beyond the defaults.
+type setupOptions struct {
+	campaign func(*campaign.Options)
+	// config edits the node's configuration (demo mode is on unless it
+	// turns it off); app adds Open's options.
+	config func(*config.Config)
+	app    app.Options
+	// verify publishes the sender domain's records where its check looks
+	// (demo mode verifies on Add without it).
+	verify func(name, value string)
+}
+
+func setupWith(t testing.TB, d store.Driver, so setupOptions) *env {
+	t.Helper()
+	edit := so.campaign
 	cfg := config.Defaults()
 	cfg.Data.Dir = t.TempDir()
 	cfg.HTTP.Listen = "127.0.0.1:0"
@@ -71,12 +89,16 @@ func setup(t testing.TB, d store.Driver, edit func(*campaign.Options)) *env {
 	}
 	cfg.Demo.Enabled = true // sender domains verify themselves; delivery captures
 	cfg.Jobs.FetchPollInterval = config.Duration(50 * time.Millisecond)
+	if so.config != nil {
+		so.config(cfg)
+	}
 	cfg.Resolve()
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	e := &env{t: t, clock: &clock{now: time.Now()}}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: e.clock.Now})
+	so.app.Clock = e.clock.Now
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), so.app)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,8 +111,17 @@ func setup(t testing.TB, d store.Driver, edit func(*campaign.Options)) *env {
 		t.Fatal(err)
 	}
 	e.org = org.ID
-	if _, _, err := a.Domains.Add(ctx, senderdomain.System(e.org, "test"), "clinic.test"); err != nil {
+	dom, recs, err := a.Domains.Add(ctx, senderdomain.System(e.org, "test"), "clinic.test")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if so.verify != nil {
+		for _, r := range recs {
+			so.verify(r.Name, r.Value)
+		}
+		if dom, _, err = a.Domains.Check(ctx, senderdomain.System(e.org, "test"), dom.ID); err != nil || dom.Status != "verified" {
+			t.Fatalf("verify sender domain: %+v %v", dom, err)
+		}
 	}
 	opts := campaign.Options{Clock: e.clock.Now, BatchSize: 10, Chunk: 4}
 	if edit != nil {
