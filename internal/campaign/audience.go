@@ -2,7 +2,6 @@ package campaign
 
 import (
 	"context"
-	"errors"
 
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/store"
@@ -20,19 +19,17 @@ type Source interface {
 	Members(ctx context.Context, orgID, sourceID, after string, fn func(contactID string) error) error
 }
 
-// listSource reads a list's subscribed members from package contact, a
-// page per query. A list deleted since the campaign was written has no
-// members.
-type listSource struct{ contacts *contact.Service }
+// listSource reads a list's subscribed members from package contact's
+// membership rows, a page per query. A list deleted since the campaign was
+// written has no members. (Not contact.Service.Members, which reads the
+// list — and counts its subscribers — for every page.)
+type listSource struct{ db *store.DB }
 
 const listPage = 1000
 
 func (l listSource) Members(ctx context.Context, orgID, listID, after string, fn func(string) error) error {
 	for {
-		page, err := l.contacts.Members(ctx, contact.System(orgID, "campaign"), listID, after, listPage)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
+		page, err := store.ListMembers(ctx, l.db.Reader(), orgID, listID, after, listPage)
 		if err != nil {
 			return err
 		}

@@ -53,7 +53,11 @@ func (s *Service) RunBatch(ctx context.Context, orgID, campaignID string, batch,
 	if r.State != string(Sending) || r.Epoch != epoch {
 		return nil
 	}
-	if err := s.write(ctx, func(tx *store.Tx) error {
+	// A transaction of its own, not group commit: a shared transaction
+	// holds the organization's audit head, and finishBatch takes the batch
+	// row before the audit head; the two orders would deadlock on
+	// PostgreSQL.
+	if err := s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		return store.TouchCampaignBatch(ctx, tx, orgID, campaignID, batch, s.now())
 	}); err != nil {
 		return err
@@ -90,10 +94,20 @@ func (b *batchRun) send(ctx context.Context, pending []store.CampaignRecipient) 
 	if err != nil {
 		return false, err
 	}
-	var st audienceState
+	st := audienceState{memberships: map[string]map[string]string{}}
 	q := s.deps.DB.Reader()
-	if st.memberships, err = store.ContactMemberships(ctx, q, r.OrgID, ids); err != nil {
-		return false, err
+	byList := map[string][]string{}
+	for _, p := range pending {
+		if p.ListID != "" {
+			byList[p.ListID] = append(byList[p.ListID], p.ContactID)
+		}
+	}
+	for list, cids := range byList {
+		states, err := store.ListMemberStates(ctx, q, r.OrgID, list, cids)
+		if err != nil {
+			return false, err
+		}
+		st.memberships[list] = states
 	}
 	if st.unsubscribed, err = store.Unsubscribes(ctx, q, r.OrgID, ids); err != nil {
 		return false, err

@@ -230,3 +230,39 @@ func TestThrottleSpacesBatches(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepRestartsStalledWork: batches and a prepare that no job touched
+// for a lease (their node was killed) get new jobs; fresh ones do not.
+func TestSweepRestartsStalledWork(t *testing.T) {
+	t.Parallel()
+	e := setup(t, storetest.Default(), nil)
+	ctx := context.Background()
+	e.contacts(people(25)...)
+	c, err := e.svc.Send(ctx, e.admin(), e.create(nil).ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Prepare(ctx, e.org, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Send(ctx, e.admin(), e.create(nil).ID); err != nil { // its prepare job "died"
+		t.Fatal(err)
+	}
+	if n, err := e.svc.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep of fresh work: %d %v", n, err)
+	}
+	before := e.count(`SELECT count(*) FROM river_job WHERE kind IN ('campaign_batch', 'campaign_prepare')`)
+	e.clock.Advance(6 * time.Minute)
+	if err := e.svc.RunBatch(ctx, e.org, c.ID, 1, e.epoch(c.ID)); err != nil { // batch 1 is worked now
+		t.Fatal(err)
+	}
+	if n, err := e.svc.Sweep(ctx); err != nil || n != 2+1 {
+		t.Fatalf("sweep: %d jobs (%v), want batches 0 and 2 and one prepare", n, err)
+	}
+	if got := e.count(`SELECT count(*) FROM river_job WHERE kind IN ('campaign_batch', 'campaign_prepare')`); got != before+3 {
+		t.Fatalf("%d jobs, want %d", got, before+3)
+	}
+	if n, _ := e.svc.Sweep(ctx); n != 0 {
+		t.Fatalf("a second sweep inserted %d more", n)
+	}
+}

@@ -72,6 +72,11 @@ func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c con
 		return nil, errSkip{SkipRenderFailed}
 	}
 	html, text := out.HTML, out.Text
+	if sd.links.Len() >= MaxLinks {
+		// A link personalized per contact would grow the table without
+		// bound: past MaxLinks, messages go untracked.
+		return sd.prepare(ctx, c, out.Subject, html, text, headers)
+	}
 	if html != "" {
 		if html, err = tracking.Rewrite(html, rcpt, sd.links); err != nil {
 			return nil, err
@@ -130,6 +135,13 @@ func templateContact(c contact.Contact) template.Contact {
 	return template.Contact{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone,
 		Timezone: c.Timezone, Locale: c.Locale, Fields: fields}
 }
+
+// MaxLinks bounds a campaign's link table, which holds one entry per
+// distinct tracked URL and lives in memory while the campaign sends: a
+// link personalized with a per-contact value (an id) would otherwise add
+// one per contact. Messages rendered once the table is full go without
+// tracking.
+const MaxLinks = 10000
 
 // linkEntry is a campaign's link table shared by its batches on this node.
 type linkEntry struct{ table *tracking.LinkTable }

@@ -122,7 +122,7 @@ func New(deps Deps, opts Options) *Service {
 		deps.Fields = template.StaticFields(template.DefaultFields())
 	}
 	s := &Service{deps: deps, opts: opts.withDefaults(), links: map[string]*linkEntry{}}
-	s.lists = listSource{contacts: deps.Contacts}
+	s.lists = listSource{db: deps.DB}
 	return s
 }
 

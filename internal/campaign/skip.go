@@ -31,7 +31,8 @@ var SkipReasons = []string{SkipDeleted, SkipNoAddress, SkipSuppressed, SkipBounc
 // audienceState is what a batch reads once about its contacts besides the
 // contacts themselves.
 type audienceState struct {
-	// memberships: contact → list → state (package contact's lists).
+	// memberships: list → contact → state (package contact's lists),
+	// for the lists the batch's recipients were targeted through.
 	memberships map[string]map[string]string
 	// unsubscribed: contact → lists left through a tracking link ("" all).
 	unsubscribed map[string][]string
@@ -62,7 +63,7 @@ func skipReason(rc store.CampaignRecipient, c contact.Contact, found, usesPHI bo
 			return SkipLeftList
 		}
 	}
-	if rc.ListID != "" && st.memberships[c.ID][rc.ListID] != string(contact.MemberSubscribed) {
+	if rc.ListID != "" && st.memberships[rc.ListID][c.ID] != string(contact.MemberSubscribed) {
 		return SkipLeftList
 	}
 	// HIPAA 164.508(a)(3): marketing that uses PHI needs the individual's

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -19,8 +20,10 @@ type CampaignRecipient struct {
 // PendingCampaignRecipients lists a batch's recipients still to send, in
 // contact id order.
 func PendingCampaignRecipients(ctx context.Context, q Querier, orgID, campaignID string, batch int) ([]CampaignRecipient, error) {
+	// No ORDER BY: sorted here, so SQLite keeps the covering batch index
+	// rather than walking the campaign's primary key in contact order.
 	rows, err := q.Query(ctx, `SELECT contact_id, list_id FROM campaign_recipients
-		WHERE org_id = ? AND campaign_id = ? AND batch = ? AND state = 'pending' ORDER BY contact_id`, orgID, campaignID, batch)
+		WHERE org_id = ? AND campaign_id = ? AND batch = ? AND state = 'pending'`, orgID, campaignID, batch)
 	if err != nil {
 		return nil, fmt.Errorf("pending campaign recipients: %w", err)
 	}
@@ -33,7 +36,41 @@ func PendingCampaignRecipients(ctx context.Context, q Querier, orgID, campaignID
 		}
 		out = append(out, r)
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ContactID < out[j].ContactID })
 	return out, mapError(rows.Err())
+}
+
+// ListMemberStates returns the membership state in listID of each of
+// contactIDs that has one, by the membership table's primary key.
+func ListMemberStates(ctx context.Context, q Querier, orgID, listID string, contactIDs []string) (map[string]string, error) {
+	out := make(map[string]string, len(contactIDs))
+	for start := 0; start < len(contactIDs); start += contactBatch {
+		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+		args := make([]any, 0, len(part)+2)
+		args = append(args, orgID, listID)
+		for _, c := range part {
+			args = append(args, c)
+		}
+		rows, err := q.Query(ctx, `SELECT contact_id, state FROM contact_list_members WHERE org_id = ? AND list_id = ?
+			AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read list memberships: %w", err)
+		}
+		for rows.Next() {
+			var c, st string
+			if err := rows.Scan(&c, &st); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read list memberships: %w", err)
+			}
+			out[c] = st
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read list memberships: %w", mapError(err))
+		}
+	}
+	return out, nil
 }
 
 // CampaignRecipientsOf lists a campaign's recipients in contact id order

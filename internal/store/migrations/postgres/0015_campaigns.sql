@@ -89,4 +89,4 @@ CREATE TABLE campaign_recipients (
     updated_at  BIGINT NOT NULL,
     PRIMARY KEY (org_id, campaign_id, contact_id)
 );
-CREATE INDEX campaign_recipients_batch ON campaign_recipients (org_id, campaign_id, batch);
+CREATE INDEX campaign_recipients_batch ON campaign_recipients (org_id, campaign_id, batch, state, list_id);
