@@ -28,6 +28,7 @@ import (
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/event"
 	"github.com/carepost/carepost/internal/httpserver"
@@ -74,6 +75,8 @@ type Deps struct {
 	// segments.go).
 	Templates *template.Service
 	Segments  *segment.Service
+	// Campaigns is the campaign engine (campaigns.go).
+	Campaigns *campaign.Service
 }
 
 // Server is the REST API.
@@ -91,7 +94,7 @@ func New(deps Deps) *Server {
 		deps.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{deps: deps}
-	s.routes = append(append(append(s.table(), s.contactRoutes()...), s.marketingRoutes()...), s.workflowRoutes()...)
+	s.routes = append(append(append(append(s.table(), s.contactRoutes()...), s.marketingRoutes()...), s.workflowRoutes()...), s.campaignRoutes()...)
 	return s
 }
 

@@ -140,7 +140,7 @@ func TestTwoOrganizationMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, d store.Driver) {
 		e := apitest.New(t, d)
 		srv := api.New(api.Deps{})
-		apitest.Matrix(t, e, srv.Routes(), withWorkflowFixtures(withMarketingFixtures(withContactFixtures(fixtures()))))
+		apitest.Matrix(t, e, srv.Routes(), withCampaignFixtures(withWorkflowFixtures(withMarketingFixtures(withContactFixtures(fixtures())))))
 	})
 }
 

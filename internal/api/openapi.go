@@ -149,6 +149,7 @@ func allSchemas() schema {
 	maps.Copy(all, portalSchemas())
 	maps.Copy(all, workflowSchemas())
 	maps.Copy(all, marketingSchemas())
+	maps.Copy(all, campaignSchemas())
 	return all
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
+	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/delivery"
@@ -70,6 +71,12 @@ type App struct {
 	Contacts  *contact.Service  // contacts.go
 	Workflows *workflow.Service // workflow.go
 
+	// Templates, Tracking and Campaigns are the marketing send path
+	// (campaign.go).
+	Templates *template.Service
+	Tracking  *tracking.Service
+	Campaigns *campaign.Service
+
 	// DNS is the outbound resolver (nil when none could be configured) and
 	// Domains the sender domains (domains.go).
 	DNS     *dns.Resolver
@@ -82,11 +89,9 @@ type App struct {
 	// Portal is the secure portal (portal.go).
 	Portal *portal.Service
 
-	// Secure marketing beyond contacts: templates and segments
-	// (marketing.go), engagement tracking and unsubscribing (tracking.go).
-	Templates *template.Service
-	Segments  *segment.Service
-	Tracking  *tracking.Service
+	// Segments are secure marketing's segments (marketing.go); tracking
+	// with unsubscribes kept by package contact is built in tracking.go.
+	Segments *segment.Service
 }
 
 // Options adjusts Open for tests and CLI commands.

@@ -19,6 +19,7 @@ func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
 	a.openContacts()
+	a.openCampaigns()
 	a.openWorkflows()
 	if err := a.openDelivery(opts); err != nil {
 		return fmt.Errorf("delivery: %w", err)
@@ -34,7 +35,8 @@ func (a *App) openMessaging(opts Options) error {
 		river.AddWorker(w, whWorker)
 		a.Delivery.Register(w)
 		a.Portal.Register(w)
-	}, append(a.Delivery.PeriodicJobs(), a.Portal.PeriodicJobs()...)...)
+		a.Campaigns.Register(w)
+	}, append(append(a.Delivery.PeriodicJobs(), a.Portal.PeriodicJobs()...), a.Campaigns.PeriodicJobs()...)...)
 	if err != nil {
 		return err
 	}
@@ -51,6 +53,9 @@ func (a *App) openMessaging(opts Options) error {
 		outbox.Options{Clock: a.Clock, Lifetime: a.Config.Delivery.Lifetime.Duration()})
 	a.Delivery.Bind(a.Jobs, a.Events, a.Outbox)
 	a.Portal.Bind(a.Events, a.Outbox)
+	if err := a.openTracking(); err != nil {
+		return err
+	}
 	a.bindWorkflows()
-	return nil
+	return a.bindCampaigns()
 }

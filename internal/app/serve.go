@@ -130,7 +130,7 @@ func (a *App) routes(mux *http.ServeMux) {
 	wa := &webauth.Authenticator{Auth: a.Auth, Secure: strings.HasPrefix(a.Config.HTTP.PublicURL, "https://")}
 	api.New(api.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "api"), DB: a.DB, Keys: a.Keys,
 		Audit: a.Audit, Outbox: a.Outbox, Events: a.Events, Domains: a.Domains, Gateway: a.GatewayConnectors(), Contacts: a.Contacts, Workflows: a.Workflows,
-		Keydir: a.Keydir, Policy: a.Policy, Portal: a.Portal, Templates: a.Templates, Segments: a.Segments}).Mount(mux)
+		Keydir: a.Keydir, Policy: a.Policy, Portal: a.Portal, Templates: a.Templates, Segments: a.Segments, Campaigns: a.Campaigns}).Mount(mux)
 	web.New(web.Deps{Auth: a.Auth, WebAuth: wa, Log: a.Log.With("component", "web"), SSO: a.Auth.SSOAvailable()}).Mount(mux)
 	a.mountPortal(mux, wa.Secure)
 	a.mountTracking(mux)

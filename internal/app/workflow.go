@@ -15,26 +15,20 @@ import (
 // client in newJobs; the outbox, events and job client are bound once
 // they exist (bindWorkflows).
 func (a *App) openWorkflows() {
-	// The templates are the app's one service (the API's too): the engine
-	// sends with its compiled-version cache.
-	a.Templates = template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: contactFields{a.Contacts}},
-		template.Options{Clock: a.Clock})
+	// The templates are the app's one service (openCampaigns built it; the
+	// API uses it too): the engine sends with its compiled-version cache.
 	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates},
 		workflow.Options{Clock: a.Clock, Log: a.Log.With("component", "workflow")})
 	a.Contacts.Observe(a.Workflows)
 }
 
-// bindWorkflows hands the engine the outbox, events and jobs and makes it
-// an observer of events (opens and clicks of its mail).
+// bindWorkflows hands the engine the outbox, events, jobs and tracking,
+// and makes it an observer of events (opens and clicks of its mail).
 func (a *App) bindWorkflows() {
 	a.Workflows.Bind(a.Outbox, a.Events, a.Jobs)
 	a.Events.Observe(a.Workflows.ObserveEvent)
-}
-
-// trackWorkflows gives the engine the app's tracking (openMarketing calls
-// it once tracking exists), so workflow mail carries the same links and
-// pixel the tracking handlers serve.
-func (a *App) trackWorkflows() {
+	// The app's tracking (openTracking), so workflow mail carries the links
+	// and pixel the tracking handlers serve.
 	a.Workflows.SetTracker(workflow.NewTrackingTracker(a.Tracking, a.trackingMethod))
 }
 

@@ -161,18 +161,28 @@ func (o *Outbox) commit(ctx context.Context, tx *store.Tx, s Submission, p prepa
 			return res, err
 		}
 	}
-	if o.deps.Domains != nil {
-		ok, err := o.deps.Domains.Verified(ctx, tx, s.OrgID, p.fromDomain)
-		if err != nil {
-			return Result{}, fmt.Errorf("check sender domain: %w", err)
-		}
-		if !ok {
-			return Result{}, fieldError(p.fromField, "the sender's domain is not a verified sending domain of your organization")
-		}
+	if err := o.checkSender(ctx, tx, s.OrgID, p); err != nil {
+		return Result{}, err
 	}
 	res, err := o.write(ctx, tx, s, p)
 	if errors.Is(err, store.ErrConflict) && s.IdempotencyKey != "" {
 		return Result{}, errRetry
 	}
 	return res, err
+}
+
+// checkSender refuses a From domain that is not a verified sender domain
+// of the organization.
+func (o *Outbox) checkSender(ctx context.Context, tx *store.Tx, orgID string, p prepared) error {
+	if o.deps.Domains == nil {
+		return nil
+	}
+	ok, err := o.deps.Domains.Verified(ctx, tx, orgID, p.fromDomain)
+	if err != nil {
+		return fmt.Errorf("check sender domain: %w", err)
+	}
+	if !ok {
+		return fieldError(p.fromField, "the sender's domain is not a verified sending domain of your organization")
+	}
+	return nil
 }

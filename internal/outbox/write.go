@@ -40,66 +40,113 @@ func ContentAAD(orgID, messageID string) keyring.AAD {
 	return keyring.AAD{Scope: orgID, Table: "messages", Column: "content", RowID: messageID}
 }
 
+// pending is one submission ready to be written.
+type pending struct {
+	s Submission
+	p prepared
+}
+
 func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepared) (Result, error) {
+	res, err := o.writeMany(ctx, tx, []pending{{s: s, p: p}})
+	if err != nil {
+		return Result{}, err
+	}
+	return res[0], nil
+}
+
+// writeMany writes submissions of one organization in tx: each message
+// sealed, its recipients sealed, indexed, checked against suppressions and
+// given their policy decisions, their events and webhook deliveries, an
+// audit entry per message, portal handoffs, and delivery scheduled for
+// every destination domain. Several submissions share the statements (one
+// insert for their messages, one for their recipients, one suppression
+// query, one move of the audit chain's head): the per-message work is the
+// same as for one.
+func (o *Outbox) writeMany(ctx context.Context, tx *store.Tx, items []pending) ([]Result, error) {
 	now := o.opts.Clock()
-	content, ver, err := o.deps.Keys.Seal(ctx, tx, ContentAAD(s.OrgID, p.messageID), p.raw)
+	orgID := items[0].s.OrgID
+	msgs := make([]store.MessageRow, 0, len(items))
+	var rows []store.RecipientRow
+	var decisions []policy.Decision
+	first := make([]int, len(items)+1) // item i's rows are rows[first[i]:first[i+1]]
+	for i, it := range items {
+		if it.s.OrgID != orgID {
+			return nil, fmt.Errorf("outbox: submissions of two organizations in one write")
+		}
+		msg, err := o.messageRow(ctx, tx, it, now)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, msg)
+		rs, err := o.recipientRows(ctx, tx, it, now)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, rs...)
+		decisions = append(decisions, it.p.decisions...)
+		first[i+1] = len(rows)
+	}
+	var err error
+	if len(msgs) == 1 {
+		err = store.InsertMessage(ctx, tx, msgs[0])
+	} else {
+		err = store.InsertMessages(ctx, tx, msgs)
+	}
 	if err != nil {
-		return Result{}, fmt.Errorf("seal message: %w", err)
+		return nil, err
 	}
-	tags, _ := json.Marshal(nonNil(s.Tags))
-	meta, _ := json.Marshal(s.Metadata)
-	if s.Metadata == nil {
-		meta = []byte("{}")
-	}
-	msg := store.MessageRow{ID: p.messageID, OrgID: s.OrgID, Source: string(s.Source), SubmitterType: string(s.Actor.Type),
-		SubmitterID: s.Actor.ID, SenderUserID: s.SenderUserID, MailFrom: p.mailFrom, FromDomain: p.fromDomain,
-		Security: securityOrAuto(s.Security), PHI: p.phi, RequireTLS: s.RequireTLS, DSN: s.DSN,
-		IdempotencyKey: s.IdempotencyKey, RequestHash: s.RequestHash, Size: int64(len(p.raw)), Content: content,
-		DEKVersion: ver, Tags: string(tags), Metadata: string(meta), Recipients: len(p.rcpts),
-		CreatedAt: now, ExpiresAt: now.Add(o.opts.Lifetime)}
-	if err := store.InsertMessage(ctx, tx, msg); err != nil {
-		return Result{}, err
-	}
-	rows, results, err := o.recipients(ctx, tx, s, p, now)
+	results, err := o.applyStates(ctx, tx, orgID, items, rows, decisions, first, now)
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	if err := store.InsertRecipients(ctx, tx, rows); err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	if err := store.SetRecipientPolicies(ctx, tx, s.OrgID, recipientPolicies(rows, p.decisions)); err != nil {
-		return Result{}, err
+	if err := store.SetRecipientPolicies(ctx, tx, orgID, recipientPolicies(rows, decisions)); err != nil {
+		return nil, err
 	}
 	evs := make([]event.Event, 0, len(rows))
 	domains := map[string]bool{}
-	queued := 0
-	for _, r := range rows {
-		typ := webhook.EventQueued
-		switch r.State {
-		case StateQueued:
-			domains[r.Domain] = true
-			queued++
-		case StateHeld:
-			typ = webhook.EventHeld
-		case StateFailed:
-			typ = webhook.EventFailed
+	entries := make([]audit.Entry, 0, len(items))
+	for i, it := range items {
+		queued := 0
+		for _, r := range rows[first[i]:first[i+1]] {
+			typ := webhook.EventQueued
+			switch r.State {
+			case StateQueued:
+				domains[r.Domain] = true
+				queued++
+			case StateHeld:
+				typ = webhook.EventHeld
+			case StateFailed:
+				typ = webhook.EventFailed
+			}
+			evs = append(evs, event.Event{OrgID: orgID, Type: typ, MessageID: r.MessageID, RecipientID: r.ID,
+				Data: map[string]any{"state": r.State, "level": r.Level}})
 		}
-		evs = append(evs, event.Event{OrgID: s.OrgID, Type: typ, MessageID: msg.ID, RecipientID: r.ID,
-			Data: map[string]any{"state": r.State, "level": r.Level}})
+		entries = append(entries, audit.Entry{Chain: orgID, Actor: it.s.Actor, Action: "message.submit",
+			TargetType: "message", TargetID: it.p.messageID, Outcome: audit.Success,
+			Details: map[string]string{"source": string(it.s.Source), "recipients": strconv.Itoa(first[i+1] - first[i]), "queued": strconv.Itoa(queued),
+				"level": string(strongest(it.p.decisions))}})
 	}
 	if o.deps.Events != nil {
 		if err := o.deps.Events.Record(ctx, tx, evs...); err != nil {
-			return Result{}, err
+			return nil, err
 		}
 	}
-	if _, err := o.deps.Audit.Append(ctx, tx, audit.Entry{Chain: s.OrgID, Actor: s.Actor, Action: "message.submit",
-		TargetType: "message", TargetID: msg.ID, Outcome: audit.Success,
-		Details: map[string]string{"source": string(s.Source), "recipients": strconv.Itoa(len(rows)), "queued": strconv.Itoa(queued),
-			"level": string(strongest(p.decisions))}}); err != nil {
-		return Result{}, err
+	if len(entries) == 1 {
+		_, err = o.deps.Audit.Append(ctx, tx, entries[0])
+	} else {
+		_, err = o.deps.Audit.AppendMany(ctx, tx, entries)
 	}
-	if err := o.handoffPortal(ctx, tx, s, rows, results, p.decisions); err != nil {
-		return Result{}, err
+	if err != nil {
+		return nil, err
+	}
+	for i, it := range items {
+		lo, hi := first[i], first[i+1]
+		if err := o.handoffPortal(ctx, tx, it.s, rows[lo:hi], results[i].Recipients, decisions[lo:hi]); err != nil {
+			return nil, err
+		}
 	}
 	if len(domains) > 0 && o.deps.Scheduler != nil {
 		list := make([]string, 0, len(domains))
@@ -107,49 +154,85 @@ func (o *Outbox) write(ctx context.Context, tx *store.Tx, s Submission, p prepar
 			list = append(list, d)
 		}
 		sort.Strings(list)
-		if err := o.deps.Scheduler.ScheduleTx(ctx, tx, s.OrgID, list); err != nil {
-			return Result{}, fmt.Errorf("schedule delivery: %w", err)
+		if err := o.deps.Scheduler.ScheduleTx(ctx, tx, orgID, list); err != nil {
+			return nil, fmt.Errorf("schedule delivery: %w", err)
 		}
 	}
-	return Result{MessageID: msg.ID, Recipients: results}, nil
+	return results, nil
 }
 
-// recipients seals each address, indexes it, applies suppressions and the
-// policy decision, and returns the rows to insert with their results.
-func (o *Outbox) recipients(ctx context.Context, tx *store.Tx, s Submission, p prepared, now time.Time) ([]store.RecipientRow, []RecipientResult, error) {
+// messageRow seals one submission's content into its message row.
+func (o *Outbox) messageRow(ctx context.Context, tx *store.Tx, it pending, now time.Time) (store.MessageRow, error) {
+	s, p := it.s, it.p
+	content, ver, err := o.deps.Keys.Seal(ctx, tx, ContentAAD(s.OrgID, p.messageID), p.raw)
+	if err != nil {
+		return store.MessageRow{}, fmt.Errorf("seal message: %w", err)
+	}
+	tags, _ := json.Marshal(nonNil(s.Tags))
+	meta, _ := json.Marshal(s.Metadata)
+	if s.Metadata == nil {
+		meta = []byte("{}")
+	}
+	return store.MessageRow{ID: p.messageID, OrgID: s.OrgID, Source: string(s.Source), SubmitterType: string(s.Actor.Type),
+		SubmitterID: s.Actor.ID, SenderUserID: s.SenderUserID, MailFrom: p.mailFrom, FromDomain: p.fromDomain,
+		Security: securityOrAuto(s.Security), PHI: p.phi, RequireTLS: s.RequireTLS, DSN: s.DSN,
+		IdempotencyKey: s.IdempotencyKey, RequestHash: s.RequestHash, Size: int64(len(p.raw)), Content: content,
+		DEKVersion: ver, Tags: string(tags), Metadata: string(meta), Recipients: len(p.rcpts),
+		CreatedAt: now, ExpiresAt: now.Add(o.opts.Lifetime)}, nil
+}
+
+// recipientRows seals and indexes one submission's recipient addresses,
+// queued under their decisions until applyStates says otherwise.
+func (o *Outbox) recipientRows(ctx context.Context, tx *store.Tx, it pending, now time.Time) ([]store.RecipientRow, error) {
+	s, p := it.s, it.p
 	rows := make([]store.RecipientRow, 0, len(p.rcpts))
-	indexes := make([][]byte, 0, len(p.rcpts))
 	for i, r := range p.rcpts {
 		ix, err := o.deps.Index.Email(ctx, tx, s.OrgID, r.email)
 		if err != nil {
-			return nil, nil, fmt.Errorf("index recipient: %w", err)
+			return nil, fmt.Errorf("index recipient: %w", err)
 		}
 		sealed, ver, err := o.deps.Keys.Seal(ctx, tx, AddressAAD(s.OrgID, r.id), []byte(r.email))
 		if err != nil {
-			return nil, nil, fmt.Errorf("seal recipient: %w", err)
+			return nil, fmt.Errorf("seal recipient: %w", err)
 		}
-		indexes = append(indexes, ix)
 		d := p.decisions[i]
 		rows = append(rows, store.RecipientRow{ID: r.id, OrgID: s.OrgID, MessageID: p.messageID, Ord: i, Kind: r.kind,
 			Address: sealed, AddressIndex: ix, Domain: r.domain, State: StateQueued, Level: string(d.Level),
 			Rule: d.Rule, NextAttemptAt: now, DEKVersion: ver, UpdatedAt: now})
 	}
-	suppressed, err := store.Suppressed(ctx, tx, s.OrgID, indexes)
+	return rows, nil
+}
+
+// applyStates applies suppressions (one query for every row) and the
+// policy decisions to the rows' states, and returns each submission's
+// result.
+func (o *Outbox) applyStates(ctx context.Context, tx *store.Tx, orgID string, items []pending, rows []store.RecipientRow,
+	decisions []policy.Decision, first []int, now time.Time) ([]Result, error) {
+	indexes := make([][]byte, len(rows))
+	for i, r := range rows {
+		indexes[i] = r.AddressIndex
+	}
+	suppressed, err := store.Suppressed(ctx, tx, orgID, indexes)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	results := make([]RecipientResult, 0, len(rows))
-	for i := range rows {
-		r := &rows[i]
-		reason, isSuppressed := suppressed[string(r.AddressIndex)]
-		if isSuppressed {
-			r.State, r.LastReason, r.FinishedAt = StateFailed, "suppressed: "+reason, now
-		} else if r.State, r.LastReason = stateFor(p.decisions[i]); r.State == StateFailed {
-			r.FinishedAt = now
+	results := make([]Result, len(items))
+	for k, it := range items {
+		res := Result{MessageID: it.p.messageID, Recipients: make([]RecipientResult, 0, first[k+1]-first[k])}
+		for i := first[k]; i < first[k+1]; i++ {
+			r := &rows[i]
+			reason, isSuppressed := suppressed[string(r.AddressIndex)]
+			if isSuppressed {
+				r.State, r.LastReason, r.FinishedAt = StateFailed, "suppressed: "+reason, now
+			} else if r.State, r.LastReason = stateFor(decisions[i]); r.State == StateFailed {
+				r.FinishedAt = now
+			}
+			res.Recipients = append(res.Recipients, RecipientResult{ID: r.ID, Email: it.p.rcpts[i-first[k]].email, State: r.State,
+				Level: r.Level, Reason: r.LastReason})
 		}
-		results = append(results, RecipientResult{ID: r.ID, Email: p.rcpts[i].email, State: r.State, Level: r.Level, Reason: r.LastReason})
+		results[k] = res
 	}
-	return rows, results, nil
+	return results, nil
 }
 
 // stateFor is the state a new recipient starts in under its decision:

@@ -1,0 +1,164 @@
+package campaign_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/pem"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/carepost/carepost/internal/app"
+	"github.com/carepost/carepost/internal/campaign"
+	"github.com/carepost/carepost/internal/config"
+	"github.com/carepost/carepost/internal/delivery"
+	"github.com/carepost/carepost/internal/dkim"
+	"github.com/carepost/carepost/internal/dns/dnstest"
+	"github.com/carepost/carepost/internal/smtptest"
+	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/testpki"
+)
+
+// signers signs every message with one key, or not at all (nil): the
+// "DKIM off" run.
+type signers struct{ s *dkim.Signer }
+
+func (g signers) Signer(context.Context, string, string) (delivery.Signer, error) {
+	if g.s == nil {
+		return nil, nil
+	}
+	return g.s, nil
+}
+
+// BenchmarkCampaignDeliver is the standard campaign-100k run
+// (/work/shared/workload/README.md) on one node: N contacts
+// (CAREPOST_BENCH_CONTACTS) imported, campaign.html sent to them with
+// tracking, and delivered over verified STARTTLS (MTA-STS enforce, a test
+// CA) to a loopback go-smtp sink through 20 connections, once signed with
+// RSA-2048 DKIM and once unsigned. Every part runs on the node's own job
+// client as in production: the prepare job, the batch jobs (render, skip,
+// track, outbox), delivery. msgs/s is from the send to the last message
+// the sink accepted; cpu-ms/1k-msgs is the process's (the sink included).
+//
+//	CAREPOST_BENCH_CONTACTS=100000 go test ./internal/campaign -run '^$' -bench CampaignDeliver -benchtime 1x -timeout 120m
+func BenchmarkCampaignDeliver(b *testing.B) {
+	for _, alg := range []string{"rsa2048", "nodkim"} {
+		b.Run(alg, func(b *testing.B) { benchDeliver(b, alg) })
+	}
+}
+
+func benchDeliver(b *testing.B, alg string) {
+	n := benchContacts(b)
+	data := genContacts(b, n)
+	dnsSrv, ca := dnstest.New(b), testpki.NewCA(b, "campaign bench CA")
+	caFile := filepath.Join(b.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	stsPort := mtaSTS(b, ca, "version: STSv1\nmode: enforce\nmx: mx.patients.test\nmax_age: 86400\n")
+	dnsSrv.AddMX("patients.test", 10, "mx.patients.test")
+	dnsSrv.AddA("mx.patients.test", "127.0.0.1")
+	dnsSrv.AddTXT("_mta-sts.patients.test", "v=STSv1; id=20260101T000000")
+	dnsSrv.AddA("mta-sts.patients.test", "127.0.0.1")
+	leaf := ca.Leaf(b, []string{"mx.patients.test"}, testpki.Options{})
+	sink := smtptest.NewSink(b, smtptest.Options{Cert: &leaf, DiscardData: true})
+	_, sinkPort, _ := net.SplitHostPort(sink.Addr())
+	mxPort, _ := strconv.Atoi(sinkPort)
+
+	var sg signers
+	if alg == "rsa2048" {
+		keys, err := dkim.GenerateKeys("clinic.test")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sg.s, err = dkim.NewSigner("clinic.test", keys, dkim.RSASHA256); err != nil {
+			b.Fatal(err)
+		}
+	}
+	e := setupWith(b, storetest.Default(), setupOptions{
+		config: func(c *config.Config) {
+			c.Demo.Enabled = false
+			d := &c.Delivery
+			d.DNSServers, d.MXPort, d.MTASTSPort, d.ExtraRoots = []string{dnsSrv.Addr()}, mxPort, stsPort, caFile
+			d.LocalName, d.ConnectionsPerDomain = "carepost.test", 20
+			c.Jobs.Workers = 40
+		},
+		app:    app.Options{DNSServers: []string{dnsSrv.Addr()}, Signers: sg},
+		verify: dnsSrv.AddTXT,
+	})
+	e.importWorkload(b, data)
+	e.tpl = e.template(workloadTemplate(b))
+	ctx := context.Background()
+	name, from, tpl := "Check-up", sender, e.tpl
+	c, err := e.a.Campaigns.Create(ctx, e.admin(), campaign.Input{Name: &name, FromEmail: &from, TemplateID: &tpl,
+		Audience: &campaign.Audience{Lists: []string{e.list}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e.run()
+	b.ResetTimer()
+	start, cpu0 := time.Now(), cpuTime()
+	if _, err := e.a.Campaigns.Send(ctx, e.admin(), c.ID); err != nil {
+		b.Fatal(err)
+	}
+	var enqueued time.Duration
+	var sent int64
+	deadline := time.Now().Add(2 * time.Hour)
+	for {
+		if enqueued == 0 {
+			if cur := e.get(c.ID); cur.State == campaign.Completed {
+				enqueued = time.Since(start)
+				sent = e.report(c.ID, e.admin()).Sent.N
+			}
+		}
+		got := 0
+		for _, cn := range sink.Conns() {
+			got += cn.Transactions
+		}
+		if enqueued > 0 && int64(got) >= sent {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d delivered", got, sent)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	b.StopTimer()
+	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
+	b.ReportMetric(float64(sent)/enqueued.Seconds(), "enqueued-msgs/s")
+	b.ReportMetric(float64(cpu.Milliseconds())/float64(sent)*1000, "cpu-ms/1k-msgs")
+	b.ReportMetric(float64(sent), "messages")
+	b.ReportMetric(float64(len(sink.Conns())), "connections")
+	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// mtaSTS serves one MTA-STS policy over HTTPS (certificates from ca for
+// whatever name is asked) and returns its port.
+func mtaSTS(b *testing.B, ca *testpki.CA, policy string) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/.well-known/mta-sts.txt" {
+				http.NotFound(w, r)
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = w.Write([]byte(policy))
+		}),
+		TLSConfig: &tls.Config{GetCertificate: func(hi *tls.ClientHelloInfo) (*tls.Certificate, error) {
+			c := ca.Leaf(b, []string{hi.ServerName}, testpki.Options{})
+			return &c, nil
+		}}}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
