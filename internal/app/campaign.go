@@ -3,17 +3,10 @@ package app
 import (
 	"context"
 
-	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/template"
 )
-
-// campaignSmallCellFloor is the smallest count a campaign report shows to
-// principals without phi:read. QUIRK: a constant until the segments work
-// adds marketing.small_cell_floor to the configuration; this is the one
-// place to read it from then.
-const campaignSmallCellFloor = access.SmallCellFloor
 
 // openCampaigns builds the template service on the organization's contact
 // fields (which say what is PHI, for the lint) and the campaign engine; its
@@ -24,7 +17,7 @@ func (a *App) openCampaigns() {
 	a.Templates = template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: fields}, template.Options{Clock: a.Clock})
 	a.Campaigns = campaign.New(campaign.Deps{DB: a.DB, Committer: a.Committer, Audit: a.Audit, Contacts: a.Contacts,
 		Templates: a.Templates, Fields: fields, Domains: a.Domains},
-		campaign.Options{Clock: a.Clock, Log: a.Log.With("component", "campaign"), SmallCellFloor: campaignSmallCellFloor})
+		campaign.Options{Clock: a.Clock, Log: a.Log.With("component", "campaign"), SmallCellFloor: a.Config.Marketing.SmallCellFloor})
 }
 
 // bindCampaigns gives the campaign engine the job client, the outbox and
