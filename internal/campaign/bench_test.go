@@ -17,6 +17,7 @@ import (
 	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // The standard workload (/work/shared/workload, or CAREPOST_WORKLOAD):
@@ -50,10 +51,7 @@ func genContacts(b *testing.B, n int) []byte {
 // PHI lint refuses in a URL (as package template's benchmark does).
 func workloadTemplate(b *testing.B) string {
 	b.Helper()
-	html, err := os.ReadFile(filepath.Join(workloadDir(), "campaign.html"))
-	if err != nil {
-		b.Skipf("standard workload not available: %v", err)
-	}
+	html := workload.Campaign()
 	return strings.NewReplacer(
 		"{{first_name}}", `{{.Contact.FirstName | default "there"}}`,
 		"{{last_name}}", "{{.Contact.LastName}}",

@@ -1,19 +1,17 @@
 package dkim
 
 import (
-	"os"
 	"testing"
+
+	"github.com/carepost/carepost/internal/workload"
 )
 
-// benchMessage is the standard workload's campaign.html (testdata is a copy
-// of /work/shared/workload/campaign.html, about 8 KB) as the body of a
+// benchMessage is the standard workload's campaign.html (package workload,
+// about 8 KB) as the body of a
 // message with the usual signed fields.
 func benchMessage(b *testing.B) []byte {
 	b.Helper()
-	html, err := os.ReadFile("testdata/campaign.html")
-	if err != nil {
-		b.Fatal(err)
-	}
+	html := workload.Campaign()
 	return testMessage(string(html))
 }
 

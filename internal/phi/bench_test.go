@@ -1,8 +1,9 @@
 package phi
 
 import (
-	"os"
 	"testing"
+
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // Benchmarks over the standard workload's campaign (8 KB of HTML, about
@@ -60,10 +61,7 @@ func BenchmarkAttachments(b *testing.B) {
 }
 
 func BenchmarkHTMLText(b *testing.B) {
-	raw, err := os.ReadFile("testdata/campaign.html")
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := workload.Campaign()
 	b.SetBytes(int64(len(raw)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -83,10 +81,7 @@ func BenchmarkPrepare(b *testing.B) {
 // BenchmarkScan is what one message costs the policy engine's text scan:
 // HTMLText, NewText and every default detector.
 func BenchmarkScan(b *testing.B) {
-	raw, err := os.ReadFile("testdata/campaign.html")
-	if err != nil {
-		b.Fatal(err)
-	}
+	raw := workload.Campaign()
 	s, err := New(Config{})
 	if err != nil {
 		b.Fatal(err)

@@ -1,8 +1,9 @@
 package phi
 
 import (
-	"os"
 	"testing"
+
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // detect runs one detector over text as the scanner would.
@@ -29,9 +30,6 @@ func runCases(t *testing.T, d detector, cases []detCase) {
 // (/work/shared/workload/campaign.html), as text.
 func campaign(tb testing.TB) string {
 	tb.Helper()
-	b, err := os.ReadFile("testdata/campaign.html")
-	if err != nil {
-		tb.Fatal(err)
-	}
+	b := workload.Campaign()
 	return HTMLText(string(b))
 }

@@ -1,12 +1,12 @@
 package policy_test
 
 import (
-	"os"
 	"testing"
 
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // BenchmarkCampaignMessage is the policy cost of one campaign message to
@@ -17,10 +17,7 @@ import (
 //	go test -run '^$' -bench . ./internal/policy
 func BenchmarkCampaignMessage(b *testing.B) {
 	e := setup(b, storetest.Default())
-	html, err := os.ReadFile("../phi/testdata/campaign.html")
-	if err != nil {
-		b.Fatal(err)
-	}
+	html := workload.Campaign()
 	raw, err := message.Build(message.Draft{From: message.Address{Email: "care@clinic.example"}, To: []message.Address{{Email: "pat@example.org"}},
 		Subject: "Time for your check-up", HTML: string(html), Text: "Hi, it is time for your check-up."}, message.BuildOptions{})
 	if err != nil {

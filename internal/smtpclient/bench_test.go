@@ -3,22 +3,19 @@ package smtpclient_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/carepost/carepost/internal/smtpclient"
 	"github.com/carepost/carepost/internal/smtptest"
+	"github.com/carepost/carepost/internal/workload"
 )
 
-// campaignMessage is the standard workload's campaign.html (a copy of
-// /work/shared/workload/campaign.html, personalized) as an 8 KB HTML message.
+// campaignMessage is the standard workload's campaign.html (package
+// workload, personalized) as an 8 KB HTML message.
 func campaignMessage(b *testing.B) []byte {
 	b.Helper()
-	html, err := os.ReadFile("testdata/campaign.html")
-	if err != nil {
-		b.Fatal(err)
-	}
+	html := workload.Campaign()
 	body := strings.NewReplacer("{{first_name}}", "Jane", "{{last_name}}", "Patient",
 		"{{last_visit}}", "2025-03-14", "{{condition}}", "diabetes", "{{plan}}", "Gold PPO").Replace(string(html))
 	return []byte("From: Clinic <" + sender + ">\r\n" +
