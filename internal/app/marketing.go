@@ -14,6 +14,7 @@ import (
 func (a *App) openMarketing() error {
 	a.Segments = segment.New(segment.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts},
 		segment.Options{Clock: a.Clock, Floor: a.Config.Marketing.SmallCellFloor, Log: a.Log.With("component", "segment")})
+	a.Segments.Observe(a.Workflows) // static adds (API, add_to_segment) start segment_in workflows
 	if err := a.openTracking(); err != nil {
 		return err
 	}

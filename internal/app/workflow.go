@@ -19,7 +19,7 @@ func (a *App) openWorkflows() {
 	// sends with its compiled-version cache.
 	a.Templates = template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: contactFields{a.Contacts}},
 		template.Options{Clock: a.Clock})
-	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates},
+	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates, Segments: segmentSeam{a}},
 		workflow.Options{Clock: a.Clock, Log: a.Log.With("component", "workflow")})
 	a.Contacts.Observe(a.Workflows)
 }
