@@ -63,4 +63,3 @@ func TestSegmentEntryOverTheAPIStartsWorkflows(t *testing.T) {
 		}
 	})
 }
-
