@@ -199,3 +199,53 @@ func TestCampaignsOverTheAPI(t *testing.T) {
 		}
 	})
 }
+
+// A campaign to a segment goes to exactly the segment's members (here a
+// static segment holding two of three consented contacts), through the
+// segment service's member stream.
+func TestCampaignToASegment(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := apitest.New(t, d)
+		seg := newSegment(t, e, e.A, "static")
+		var ids []string
+		for range 3 {
+			id := newContact(t, e, e.A)
+			if r := e.Do(t, e.A.Key, "POST", v1+"/contacts/"+id+"/consents", authorization()); r.Status != http.StatusCreated {
+				t.Fatalf("consent: %d %s", r.Status, r.Body)
+			}
+			ids = append(ids, id)
+		}
+		if r := e.Do(t, e.A.Key, "POST", v1+"/segments/"+seg+"/members", map[string]any{"contact_ids": ids[:2]}); r.Status != http.StatusOK {
+			t.Fatalf("segment members: %d %s", r.Status, r.Body)
+		}
+		var c campaignJSON
+		r := e.Do(t, e.A.Key, "POST", v1+"/campaigns", map[string]any{"name": "Segment check-up", "from_email": e.Sender(t, e.A),
+			"template_id": campaignTemplate(t, e, e.A, campaignHTML), "audience": map[string]any{"segments": []string{seg}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("create: %d %s", r.Status, r.Body)
+		}
+		r.JSON(t, &c)
+		path := v1 + "/campaigns/" + c.ID
+		if r := e.Do(t, e.A.Key, "POST", path+"/send", nil); r.Status != http.StatusOK {
+			t.Fatalf("send: %d %s", r.Status, r.Body)
+		}
+		for deadline := time.Now().Add(30 * time.Second); c.State != "completed"; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("campaign %+v", c)
+			}
+			e.Do(t, e.A.Key, "GET", path, nil).JSON(t, &c)
+		}
+		var rep struct{ Targeted, Sent *int64 }
+		e.Do(t, e.A.Key, "GET", path+"/report", nil).JSON(t, &rep)
+		if rep.Targeted == nil || rep.Sent == nil || *rep.Targeted != 2 || *rep.Sent != 2 {
+			t.Fatalf("report %+v, want the segment's two members targeted and sent", rep)
+		}
+		// Another organization's segment is not an audience.
+		r = e.Do(t, e.B.Key, "POST", v1+"/campaigns", map[string]any{"name": "Theirs", "from_email": e.Sender(t, e.B),
+			"template_id": campaignTemplate(t, e, e.B, campaignHTML), "audience": map[string]any{"segments": []string{seg}}})
+		if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), "audience") {
+			t.Fatalf("campaign to another organization's segment: %d %s", r.Status, r.Body)
+		}
+	})
+}

@@ -21,6 +21,8 @@ type ScanOptions struct {
 	// SkipAttrs leaves the values of custom fields not marked PHI out (a
 	// segment that reads none of them saves decoding them).
 	SkipAttrs bool
+	// After starts the scan after this contact id ("" from the first).
+	After string
 }
 
 // Scan calls fn with every contact of the organization, opened (PHI
@@ -110,7 +112,7 @@ func (s *Service) ScanWith(ctx context.Context, orgID string, opts ScanOptions, 
 // readPages queries pages in id order and hands each to a worker (work)
 // and, in the same order, to the consumer (order).
 func (s *Service) readPages(ctx context.Context, orgID string, opts ScanOptions, fast bool, work, order chan<- scanJob) error {
-	after := ""
+	after := opts.After
 	for {
 		var rows []store.ContactRow
 		var err error

@@ -36,6 +36,14 @@ var errStop = errors.New("segment: iteration stopped")
 // field, and is audited once (segment.evaluate, actor system), before the
 // first id: no person sees the values it reads.
 func (s *Service) Members(ctx context.Context, orgID, segmentID string) iter.Seq2[string, error] {
+	return s.MembersAfter(ctx, orgID, segmentID, "")
+}
+
+// MembersAfter is Members starting after a contact id (a cursor: the last
+// id of the page before; "" from the first): the pages of a long segment
+// read from where the last one stopped rather than from the start. A
+// dynamic segment's evaluation is audited once per call.
+func (s *Service) MembersAfter(ctx context.Context, orgID, segmentID, after string) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		row, err := store.GetSegment(ctx, s.deps.DB.Reader(), orgID, segmentID)
 		if err == nil && Kind(row.Kind) == Dynamic {
@@ -48,7 +56,7 @@ func (s *Service) Members(ctx context.Context, orgID, segmentID string) iter.Seq
 			yield("", err)
 			return
 		}
-		err = s.each(ctx, row, false, func(c *contact.Contact) error {
+		err = s.eachAfter(ctx, row, after, false, func(c *contact.Contact) error {
 			if !yield(c.ID, nil) {
 				return errStop
 			}
@@ -65,8 +73,12 @@ func (s *Service) Members(ctx context.Context, orgID, segmentID string) iter.Seq
 // reads PHI); static members come with their clear columns when
 // withContact, as bare ids otherwise.
 func (s *Service) each(ctx context.Context, row store.SegmentRow, withContact bool, fn func(*contact.Contact) error) error {
+	return s.eachAfter(ctx, row, "", withContact, fn)
+}
+
+// eachAfter is each starting after a contact id.
+func (s *Service) eachAfter(ctx context.Context, row store.SegmentRow, after string, withContact bool, fn func(*contact.Contact) error) error {
 	if Kind(row.Kind) == Static {
-		after := ""
 		for {
 			ids, err := store.SegmentMembersPage(ctx, s.deps.DB.Reader(), row.OrgID, row.ID, after, staticPage)
 			if err != nil || len(ids) == 0 {
@@ -99,17 +111,23 @@ func (s *Service) each(ctx context.Context, row store.SegmentRow, withContact bo
 	if err != nil {
 		return err
 	}
-	return s.run(ctx, row.OrgID, prog, fn)
+	return s.runAfter(ctx, row.OrgID, prog, after, fn)
 }
 
 // run evaluates prog over the organization's contacts.
 func (s *Service) run(ctx context.Context, orgID string, prog *Program, fn func(*contact.Contact) error) error {
+	return s.runAfter(ctx, orgID, prog, "", fn)
+}
+
+// runAfter evaluates prog over the organization's contacts after a
+// contact id.
+func (s *Service) runAfter(ctx context.Context, orgID string, prog *Program, after string, fn func(*contact.Contact) error) error {
 	ev, err := bind(ctx, s.deps.DB.Reader(), prog, orgID, "", s.opts.Clock())
 	if err != nil {
 		return err
 	}
 	m := ev.matcher()
-	return s.deps.Contacts.ScanWith(ctx, orgID, contact.ScanOptions{SkipPHI: !prog.phi, SkipAttrs: !prog.attrs}, func(c contact.Contact) error {
+	return s.deps.Contacts.ScanWith(ctx, orgID, contact.ScanOptions{SkipPHI: !prog.phi, SkipAttrs: !prog.attrs, After: after}, func(c contact.Contact) error {
 		ok, err := m.match(&c)
 		if err != nil || !ok {
 			return err
@@ -153,7 +171,8 @@ func (s *Service) Contains(ctx context.Context, orgID, segmentID, contactID stri
 // transaction (a workflow step's). Adding a member again changes nothing.
 // store.ErrNotFound when the segment or the contact is not the
 // organization's; ErrNotStatic for a dynamic segment. It writes no audit
-// entry: the caller's transaction records its own step.
+// entry: the caller's transaction records its own step. A contact that was
+// not a member yet is told to the observer (it entered the segment), in tx.
 func (s *Service) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID, contactID string) error {
 	row, err := store.GetSegment(ctx, tx, orgID, segmentID)
 	if err != nil {
@@ -165,8 +184,11 @@ func (s *Service) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID,
 	if _, err := store.ContactKey(ctx, tx, orgID, contactID); err != nil {
 		return err
 	}
-	_, err = store.AddSegmentMembers(ctx, tx, orgID, segmentID, []string{contactID}, "system", s.now())
-	return err
+	added, err := store.AddSegmentMembersNew(ctx, tx, orgID, segmentID, []string{contactID}, "system", s.now())
+	if err != nil {
+		return err
+	}
+	return s.notifyEntered(ctx, tx, orgID, segmentID, added)
 }
 
 // MaxBulk is the most contacts one membership request names.
@@ -218,8 +240,12 @@ func (s *Service) changeMembers(ctx context.Context, p auth.Principal, segmentID
 					return message.FieldErrors{{Field: "contact_ids[" + strconv.Itoa(i) + "]", Msg: "no such contact"}}
 				}
 			}
-			n, err = store.AddSegmentMembers(ctx, tx, p.OrgID, segmentID, ids, "api", s.now())
+			added, err := store.AddSegmentMembersNew(ctx, tx, p.OrgID, segmentID, ids, "api", s.now())
 			if err != nil {
+				return err
+			}
+			n = int64(len(added))
+			if err := s.notifyEntered(ctx, tx, p.OrgID, segmentID, added); err != nil {
 				return err
 			}
 		} else if n, err = store.RemoveSegmentMembers(ctx, tx, p.OrgID, segmentID, ids); err != nil {

@@ -79,6 +79,8 @@ type Service struct {
 
 	mu    sync.Mutex
 	cache map[programKey]*Program // compiled once per segment version and field schema
+
+	observer Observer // observer.go
 }
 
 type programKey struct {

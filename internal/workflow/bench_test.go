@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
@@ -36,7 +37,7 @@ func BenchmarkJourney(b *testing.B) {
 				`<p><a href="https://clinic.example/program">About the program</a></p></body></html>`)
 		reminder := e.template("Reminder", "Time for your check-up", `<p>Book at <a href="https://clinic.example/book">our site</a></p>`)
 		audience := e.list("Audience")
-		seg := e.list("Reminded")
+		seg := e.segment("Reminded", segment.Static, "")
 		e.a.Workflows.SetBatch(500)
 		start := time.Now()
 		ids := make([]string, 0, n)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 	"github.com/carepost/carepost/internal/workflow"
@@ -111,7 +112,7 @@ func TestTriggers(t *testing.T) {
 		tpl := e.template("Hello", "Hello", `<p>Hi</p>`)
 		members := e.list("Members")
 		joiners := e.list("Joiners")
-		segment := e.list("A static segment")
+		segment := e.segment("A static segment", segment.Static, "")
 		steps := `"steps": [{"id": "mail", "type": "send", "template_id": "` + tpl + `"}]`
 		wf := func(trigger string) string {
 			return e.workflow(`{"name": "T", "sender": {"address": "care@clinic.example"}, "trigger": %s, %s}`, trigger, steps)
@@ -130,10 +131,8 @@ func TestTriggers(t *testing.T) {
 		if _, err := e.a.Workflows.RunEnrolment(e.ctx, e.org, all, "list:"+members); err != nil {
 			t.Fatal(err)
 		}
-		// Members of a segment (a list standing in for a static segment).
-		if err := e.a.Contacts.SetMembers(e.ctx, e.sys, segment, []string{m2}, contact.MemberSubscribed); err != nil {
-			t.Fatal(err)
-		}
+		// Members of a static segment.
+		e.addMembers(segment, m2)
 		segAll := wf(`{"type": "segment", "segment_id": "` + segment + `"}`)
 		if _, err := e.a.Workflows.RunEnrolment(e.ctx, e.org, segAll, "segment:"+segment); err != nil {
 			t.Fatal(err)
@@ -151,9 +150,7 @@ func TestTriggers(t *testing.T) {
 		}
 		// A contact entering the segment (add_to_segment's path, AddStatic).
 		s := e.contact("enters@patients.example", contactOpts{})
-		err := e.a.DB.Tx(e.ctx, func(tx *store.Tx) error {
-			return (&workflow.ListSegments{DB: e.a.DB, Entered: e.a.Workflows.SegmentEntered}).AddStatic(e.ctx, tx, e.org, segment, s)
-		})
+		err := e.a.DB.Tx(e.ctx, func(tx *store.Tx) error { return e.a.Segments.AddStatic(e.ctx, tx, e.org, segment, s) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 	"github.com/carepost/carepost/internal/workflow"
@@ -39,7 +40,7 @@ func TestJourneySendWaitBranchSendSegmentEnd(t *testing.T) {
 		e := setup(t, d)
 		welcome := e.template("Welcome", "Welcome to the program", `<p>Hello {{ .Contact.FirstName }}</p>`)
 		reminder := e.template("Reminder", "Time for your check-up", `<p>Book at <a href="https://clinic.example/book">our site</a></p>`)
-		seg := e.list("Engaged in diabetes program")
+		seg := e.segment("Engaged in diabetes program", segment.Static, "")
 		wid := e.workflow(journey, welcome, reminder, seg)
 		in := e.contact("in@patients.example", contactOpts{fields: map[string]any{"program": "diabetes"}})
 		out := e.contact("out@patients.example", contactOpts{fields: map[string]any{"program": "asthma"}})
@@ -75,9 +76,8 @@ func TestJourneySendWaitBranchSendSegmentEnd(t *testing.T) {
 				t.Fatalf("run of %s: %s %s", c, r.State, r.Outcome)
 			}
 		}
-		mem, err := e.a.Contacts.Members(e.ctx, e.sys, seg, "", 10)
-		if err != nil || len(mem) != 1 || mem[0].ContactID != in {
-			t.Fatalf("segment members: %v %+v", err, mem)
+		if mem := e.members(seg); len(mem) != 1 || mem[0] != in {
+			t.Fatalf("segment members: %v", mem)
 		}
 		rep = e.report(wid)
 		want := map[string]workflow.StepReport{
@@ -113,7 +113,7 @@ func TestConsentAndSuppressionAreCheckedAtEverySend(t *testing.T) {
 	e := setup(t, storetest.Default())
 	welcome := e.template("Welcome", "Welcome", `<p>Hello</p>`)
 	reminder := e.template("Reminder", "Reminder", `<p>Again</p>`)
-	seg := e.list("Tagged")
+	seg := e.segment("Tagged", segment.Static, "")
 	wid := e.workflow(journey, welcome, reminder, seg)
 	fields := map[string]any{"program": "diabetes"}
 	revoked := e.contact("revoked@patients.example", contactOpts{fields: fields})
