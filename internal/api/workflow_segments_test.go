@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/carepost/carepost/internal/api/apitest"
@@ -62,4 +63,30 @@ func TestSegmentEntryOverTheAPIStartsWorkflows(t *testing.T) {
 			t.Fatalf("runs after adding the member twice: %v", got)
 		}
 	})
+}
+
+// A segment_in trigger on a dynamic segment would never fire (entering a
+// dynamic segment is not observed): saving it is refused, naming the
+// trigger's segment, and nothing is stored; a segment trigger (enrol its
+// current members) on the same segment is accepted.
+func TestSegmentInOnADynamicSegmentIsRefused(t *testing.T) {
+	t.Parallel()
+	e := apitest.New(t, storetest.Default())
+	from := e.Sender(t, e.A)
+	seg := newSegment(t, e, e.A, "dynamic")
+	def := func(trigger string) map[string]any {
+		return map[string]any{"name": "On " + trigger, "sender": map[string]any{"address": from},
+			"trigger": map[string]any{"type": trigger, "segment_id": seg},
+			"steps":   []any{map[string]any{"id": "done", "type": "end"}}}
+	}
+	r := e.Do(t, e.A.Key, "POST", v1+"/workflows", def("segment_in"))
+	if r.Status/100 != 4 || !strings.Contains(string(r.Body), "trigger.segment_id") || !strings.Contains(string(r.Body), "dynamic") {
+		t.Fatalf("segment_in on a dynamic segment: %d %s", r.Status, r.Body)
+	}
+	if n := countRows(t, e, "workflows"); n != 0 {
+		t.Fatalf("%d workflows stored from a refused definition", n)
+	}
+	if r := e.Do(t, e.A.Key, "POST", v1+"/workflows", def("segment")); r.Status != http.StatusCreated {
+		t.Fatalf("segment trigger on a dynamic segment: %d %s", r.Status, r.Body)
+	}
 }
