@@ -236,12 +236,34 @@ func TestMetrics(t *testing.T) {
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr())})
 	res := n.submit("Results", []string{rcpt("pat", "dest.test")}, nil)
 	n.waitState(res.MessageID, "delivered", 20*time.Second)
+	// The outcome's counters are updated once its transaction has
+	// committed, a moment after the state is visible: gather until they
+	// are there (or give up after ten seconds).
+	want := map[string]bool{}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		want = map[string]bool{"carepost_delivery_queue_depth": false, "carepost_deliveries_total": false,
+			"carepost_delivery_duration_seconds": false, "carepost_delivery_connections_total": false}
+		fams, err := n.app.Metrics.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := true
+		for _, f := range fams {
+			if _, ok := want[f.GetName()]; ok {
+				want[f.GetName()] = true
+			}
+		}
+		for _, seen := range want {
+			all = all && seen
+		}
+		if all || time.Now().After(deadline) {
+			break
+		}
+	}
 	fams, err := n.app.Metrics.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]bool{"carepost_delivery_queue_depth": false, "carepost_deliveries_total": false,
-		"carepost_delivery_duration_seconds": false, "carepost_delivery_connections_total": false}
 	for _, f := range fams {
 		if _, ok := want[f.GetName()]; !ok {
 			continue
