@@ -239,7 +239,7 @@ func TestMetrics(t *testing.T) {
 	// The outcome's counters are updated once its transaction has
 	// committed, a moment after the state is visible: gather until they
 	// are there (or give up after ten seconds).
-	want := map[string]bool{}
+	var want map[string]bool
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		want = map[string]bool{"carepost_delivery_queue_depth": false, "carepost_deliveries_total": false,
 			"carepost_delivery_duration_seconds": false, "carepost_delivery_connections_total": false}
