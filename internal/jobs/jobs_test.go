@@ -240,7 +240,9 @@ func TestTwoNodesShareWorkWithoutRunningAJobTwice(t *testing.T) {
 	t.Logf("jobs per node: %v", nodes)
 
 	// Periodic job: let a few intervals pass. Two schedulers would insert
-	// about twice as many ticks as intervals elapsed.
+	// about twice as many ticks as intervals elapsed; one scheduler can run
+	// a tick or two over the count when a late tick is caught up (seen once
+	// in CI: 12 in 11), so the bound sits halfway between one and two.
 	waitRows(t, dbA, "n = -1", 3)
 	start := time.Now()
 	var before int
@@ -253,7 +255,7 @@ func TestTwoNodesShareWorkWithoutRunningAJobTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	intervals := int(time.Since(start)/tick) + 1
-	if got := after - before; got > intervals {
+	if got := after - before; got > intervals+intervals/2 {
 		t.Fatalf("%d periodic runs in %d intervals: more than one scheduler", got, intervals)
 	}
 	t.Logf("periodic runs: %d in %d intervals", after-before, intervals)
