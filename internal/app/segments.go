@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/carepost/carepost/internal/campaign"
-	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/workflow"
 )
@@ -35,16 +34,6 @@ func (s segmentSeam) Exists(ctx context.Context, orgID, segmentID string) (bool,
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// Dynamic reports whether the segment is dynamic (validation refuses a
-// segment_in trigger on one: entering it is not observed).
-func (s segmentSeam) Dynamic(ctx context.Context, orgID, segmentID string) (bool, error) {
-	r, err := store.GetSegment(ctx, s.a.DB.Reader(), orgID, segmentID)
-	if err != nil {
-		return false, err
-	}
-	return r.Kind == string(segment.Dynamic), nil
 }
 
 // Members reads one page: the stream starts after the cursor and stops

@@ -233,6 +233,7 @@ func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.Period
 			func() (river.JobArgs, *river.InsertOpts) { return RotationCheckArgs{}, nil },
 			&river.PeriodicJobOpts{RunOnStart: true, ID: "keys_rotation_check"}),
 		a.authCleanup(workers),
+		a.segmentWatch(workers),
 	}
 	if a.Contacts != nil {
 		periodic = append(periodic, a.Contacts.PeriodicJobs()...)

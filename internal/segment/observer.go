@@ -6,9 +6,10 @@ import (
 	"github.com/carepost/carepost/internal/store"
 )
 
-// Observer hears about contacts entering a static segment, inside the
-// transaction that adds them (AddStatic, AddMembers), so what it does (a
-// workflow enrolling them) commits with the membership or not at all.
+// Observer hears about contacts entering a segment, inside the
+// transaction that records it (AddStatic and AddMembers for a static
+// segment, Sweep for a watched dynamic one), so what it does (a workflow
+// enrolling them) commits with the membership or not at all.
 // Package workflow implements it (Service.SegmentEntered). It must not
 // open transactions of its own.
 type Observer interface {

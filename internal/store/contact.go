@@ -187,7 +187,8 @@ func ContactsByID(ctx context.Context, q Querier, orgID string, ids []string) ([
 	return out, nil
 }
 
-// ShredContact deletes a contact, its list and segment memberships and events, and
+// ShredContact deletes a contact, its list and segment memberships (and
+// what segment watches saw of it) and events, and
 // its key. The wrapped key is overwritten before its row is deleted, so the
 // freed page does not keep it. Consent records stay (see the migration).
 func ShredContact(ctx context.Context, tx *Tx, orgID, id string) error {
@@ -200,6 +201,7 @@ func ShredContact(ctx context.Context, tx *Tx, orgID, id string) error {
 		`DELETE FROM contact_list_members WHERE org_id = ? AND contact_id = ?`,
 		`DELETE FROM contact_events WHERE org_id = ? AND contact_id = ?`,
 		`DELETE FROM segment_members WHERE org_id = ? AND contact_id = ?`,
+		`DELETE FROM segment_entries WHERE org_id = ? AND contact_id = ?`,
 		`DELETE FROM contacts WHERE org_id = ? AND id = ?`,
 	} {
 		if _, err := tx.Exec(ctx, stmt, orgID, id); err != nil {

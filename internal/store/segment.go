@@ -93,10 +93,13 @@ func UpdateSegment(ctx context.Context, tx *Tx, r SegmentRow, from int) error {
 	return contactOne(res, err, "update segment %s/%s", r.OrgID, r.ID)
 }
 
-// DeleteSegment removes a segment and its static members.
+// DeleteSegment removes a segment, its static members and its watch.
 func DeleteSegment(ctx context.Context, tx *Tx, orgID, id string) error {
 	if _, err := tx.Exec(ctx, `DELETE FROM segment_members WHERE org_id = ? AND segment_id = ?`, orgID, id); err != nil {
 		return fmt.Errorf("delete segment members: %w", err)
+	}
+	if err := DeleteSegmentWatch(ctx, tx, orgID, id); err != nil {
+		return err
 	}
 	res, err := tx.Exec(ctx, `DELETE FROM segments WHERE org_id = ? AND id = ?`, orgID, id)
 	return contactOne(res, err, "delete segment %s/%s", orgID, id)

@@ -187,6 +187,29 @@ func (s *Service) SegmentEntered(ctx context.Context, tx *store.Tx, orgID, segme
 	return nil
 }
 
+// WatchedSegments lists the segments active workflows' segment_in
+// triggers name, once each, as (organization, segment) pairs: the
+// segments whose entries must be observed. Static segments report theirs
+// as they happen; the app sweeps the dynamic ones
+// (segment.Service.SweepWatched) and entries come back through
+// SegmentEntered.
+func (s *Service) WatchedSegments(ctx context.Context) ([][2]string, error) {
+	ts, err := store.TriggersOfKind(ctx, s.deps.DB.Reader(), TriggerSegmentIn)
+	if err != nil {
+		return nil, err
+	}
+	var out [][2]string
+	seen := map[[2]string]bool{}
+	for _, t := range ts {
+		k := [2]string{t[0], t[1]}
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
 // FormSubmitted is the seam for the forms product: call it in the
 // transaction that stores a submission of formID by contactID. It starts
 // form-triggered workflows and wakes runs waiting for that form.

@@ -70,19 +70,6 @@ func (l serviceLookup) Segment(ctx context.Context, orgID, segmentID string) (bo
 	return l.s.deps.Segments.Exists(ctx, orgID, segmentID)
 }
 
-// SegmentDynamic reports whether the segment is dynamic, when the
-// Segments seam knows (package segment's does; ListSegments' lists are
-// static).
-func (l serviceLookup) SegmentDynamic(ctx context.Context, orgID, segmentID string) (bool, error) {
-	k, ok := l.s.deps.Segments.(interface {
-		Dynamic(ctx context.Context, orgID, segmentID string) (bool, error)
-	})
-	if !ok {
-		return false, nil
-	}
-	return k.Dynamic(ctx, orgID, segmentID)
-}
-
 func (l serviceLookup) Workflow(ctx context.Context, orgID, workflowID string) (bool, error) {
 	_, err := store.GetWorkflow(ctx, l.s.deps.DB.Reader(), orgID, workflowID)
 	if errors.Is(err, store.ErrNotFound) {

@@ -3,9 +3,11 @@ package workflow_test
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -161,6 +163,120 @@ func TestDynamicSegmentBranchAndEnrolment(t *testing.T) {
 		}
 		if got, want := e.enrolled(all), sorted(in...); !slices.Equal(got, want) {
 			t.Fatalf("segment trigger enrolled %v, want %v", got, want)
+		}
+	})
+}
+
+// TestEnteringADynamicSegment: a segment_in workflow on a dynamic segment
+// starts for contacts that start matching it after it was published,
+// whether an update or the clock made the expression true, at the next
+// sweep (the segment_watch job's work, App.SweepSegments). Contacts that
+// matched at the first sweep are the baseline, not entries; one that
+// leaves and comes back is not enrolled twice; a new expression takes a
+// new baseline; a stopped workflow's segment is no longer watched.
+func TestEnteringADynamicSegment(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d)
+		tpl := e.template("Welcome", "Welcome", `<p>Welcome to the program</p>`)
+		prog := e.segment("Diabetes program", segment.Dynamic, `program == "diabetes"`)
+		lapsed := e.segment("Lapsed", segment.Dynamic, `days_since(appointment_at) > 30`)
+		onProgram := e.workflow(`{"name": "Program", "sender": {"address": "care@clinic.example"},
+			"trigger": {"type": "segment_in", "segment_id": %q},
+			"steps": [{"id": "mail", "type": "send", "template_id": %q}]}`, prog, tpl)
+		onLapsed := e.workflow(`{"name": "Lapsed", "sender": {"address": "care@clinic.example"},
+			"trigger": {"type": "segment_in", "segment_id": %q},
+			"steps": [{"id": "done", "type": "end"}]}`, lapsed)
+
+		before := e.contact("before@patients.example", contactOpts{fields: map[string]any{"program": "diabetes"}})
+		joiner := e.contact("joiner@patients.example", contactOpts{fields: map[string]any{"program": "asthma"}})
+		visit := e.contact("visit@patients.example", contactOpts{fields: map[string]any{"appointment_at": start.AddDate(0, 0, -20).Format("2006-01-02")}})
+		sweep := func() segment.SweepResult {
+			t.Helper()
+			res, err := e.a.SweepSegments(e.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for e.run() > 0 {
+			}
+			return res
+		}
+		setProgram := func(cid, p string) {
+			t.Helper()
+			if _, err := e.a.Contacts.Update(e.ctx, e.sys, cid, contact.Input{Fields: map[string]any{"program": p}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		if res := sweep(); res.Segments != 2 || res.Baselines != 2 || res.Entered != 0 || res.Members != 1 {
+			t.Fatalf("first sweep: %+v, want two baselines with one member and no entries", res)
+		}
+		if got := e.enrolled(onProgram); len(got) != 0 {
+			t.Fatalf("the baseline enrolled %v", got)
+		}
+
+		setProgram(joiner, "diabetes")
+		if got := e.enrolled(onProgram); len(got) != 0 {
+			t.Fatalf("enrolled before the sweep: %v", got)
+		}
+		if res := sweep(); res.Entered != 1 || res.Baselines != 0 {
+			t.Fatalf("sweep after the update: %+v, want one entry", res)
+		}
+		if got := e.enrolled(onProgram); !slices.Equal(got, []string{joiner}) {
+			t.Fatalf("after the update: enrolled %v, want %v", got, joiner)
+		}
+		if e.sent(joiner) != 1 || e.sent(before) != 0 {
+			t.Fatalf("sent %d to the joiner, %d to the baseline contact", e.sent(joiner), e.sent(before))
+		}
+
+		// The clock: the visit was 20 days ago; 11 days later it is 31.
+		if res := sweep(); res.Entered != 0 {
+			t.Fatalf("sweep with nothing changed: %+v", res)
+		}
+		e.clock.Advance(11 * 24 * time.Hour)
+		if res := sweep(); res.Entered != 1 {
+			t.Fatalf("sweep after the clock moved: %+v, want one entry", res)
+		}
+		if got := e.enrolled(onLapsed); !slices.Equal(got, []string{visit}) {
+			t.Fatalf("lapsed enrolled %v, want %v", got, visit)
+		}
+
+		// Leaving and coming back is an entry, but no re-entry.
+		setProgram(joiner, "asthma")
+		if res := sweep(); res.Left != 1 {
+			t.Fatalf("sweep after leaving: %+v, want one left", res)
+		}
+		setProgram(joiner, "diabetes")
+		if res := sweep(); res.Entered != 1 {
+			t.Fatalf("sweep after coming back: %+v, want one entry", res)
+		}
+		if n := e.count(`SELECT count(*) FROM workflow_runs WHERE workflow_id = ?`, onProgram); n != 1 || e.sent(joiner) != 1 {
+			t.Fatalf("after coming back: %d runs, %d sent; want 1 and 1", n, e.sent(joiner))
+		}
+
+		// A new expression is a new baseline: who matches it now did not
+		// enter.
+		other := e.contact("other@patients.example", contactOpts{fields: map[string]any{"program": "asthma"}})
+		expr := `program == "asthma"`
+		if _, err := e.a.Segments.Update(e.ctx, e.marketer(), prog, segment.Patch{Expression: &expr}); err != nil {
+			t.Fatal(err)
+		}
+		if res := sweep(); res.Baselines != 1 || res.Entered != 0 {
+			t.Fatalf("sweep after the edit: %+v, want a baseline", res)
+		}
+		if got := e.enrolled(onProgram); !slices.Equal(got, []string{joiner}) || e.sent(other) != 0 {
+			t.Fatalf("after the edit: enrolled %v, sent %d to a contact matching the new expression", got, e.sent(other))
+		}
+
+		// A stopped workflow's segment is forgotten.
+		if _, err := e.a.Workflows.Stop(e.ctx, e.wf, onLapsed); err != nil {
+			t.Fatal(err)
+		}
+		if res := sweep(); res.Segments != 1 {
+			t.Fatalf("sweep after stopping: %+v, want one segment", res)
+		}
+		if n := e.count(`SELECT count(*) FROM segment_entries WHERE segment_id = ?`, lapsed); n != 0 {
+			t.Fatalf("%d entries kept for an unwatched segment", n)
 		}
 	})
 }

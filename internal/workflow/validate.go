@@ -30,12 +30,6 @@ type Lookup interface {
 	Workflow(ctx context.Context, orgID, workflowID string) (bool, error)
 }
 
-// dynamicLookup is a Lookup that can tell a dynamic segment from a static
-// one (serviceLookup, when its Segments can).
-type dynamicLookup interface {
-	SegmentDynamic(ctx context.Context, orgID, segmentID string) (bool, error)
-}
-
 var (
 	stepIDPattern    = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 	eventNamePattern = regexp.MustCompile(`^[a-z][a-z0-9_.]{0,63}$`)
@@ -146,13 +140,6 @@ func (v *validator) trigger() {
 		need("list_id", t.ListID, func() (bool, error) { return v.look.List(v.ctx, v.orgID, t.ListID) })
 	case TriggerSegment, TriggerSegmentIn:
 		need("segment_id", t.SegmentID, func() (bool, error) { return v.look.Segment(v.ctx, v.orgID, t.SegmentID) })
-		// Entering is only observed for static segments (docs/WORKFLOWS.md,
-		// "Dynamic segments"): refuse a trigger that would never fire.
-		if dl, ok := v.look.(dynamicLookup); ok && t.Type == TriggerSegmentIn && resourceID.MatchString(t.SegmentID) {
-			if v.ask(func() (bool, error) { return dl.SegmentDynamic(v.ctx, v.orgID, t.SegmentID) }) {
-				v.add("trigger.segment_id", "names a dynamic segment; a segment_in trigger needs a static segment (contacts are not yet observed entering a dynamic one); use a segment trigger to enrol its current members")
-			}
-		}
 	case TriggerForm:
 		if !resourceID.MatchString(t.FormID) {
 			v.add("trigger.form_id", "is required for a form trigger")
