@@ -16,6 +16,10 @@ type Observer interface {
 	ContactEvent(ctx context.Context, tx *store.Tx, orgID, contactID, name, eventID string, at time.Time) error
 	// ListJoined: contacts were subscribed to a list.
 	ListJoined(ctx context.Context, tx *store.Tx, orgID, listID string, contactIDs []string) error
+	// ContactsChanged: existing contacts' values were written (an update,
+	// a bulk upsert, an import row), so conditions on them may have become
+	// true.
+	ContactsChanged(ctx context.Context, tx *store.Tx, orgID string, contactIDs []string) error
 }
 
 // Observe sets the service's observer (nil: none). Call it during wiring,
@@ -63,4 +67,11 @@ func (s *Service) OpenByID(ctx context.Context, q store.Querier, orgID string, i
 		out[c.ID] = c
 	}
 	return out, nil
+}
+
+func (s *Service) notifyChanged(ctx context.Context, tx *store.Tx, orgID string, contactIDs []string) error {
+	if s.observer == nil || len(contactIDs) == 0 {
+		return nil
+	}
+	return s.observer.ContactsChanged(ctx, tx, orgID, contactIDs)
 }

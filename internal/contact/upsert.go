@@ -76,6 +76,7 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 		outcomes[i] = Outcome{ID: pd.c.ID, Created: pd.isNew}
 	}
 	var fresh []store.ContactRow
+	var changed []string
 	for _, pd := range order {
 		row, err := toRow(pd.aead, sch, &pd.c, pd.index)
 		if err != nil {
@@ -90,6 +91,8 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 			fresh = append(fresh, row)
 		} else if err := store.UpdateContact(ctx, tx, row); err != nil {
 			return nil, err
+		} else {
+			changed = append(changed, pd.c.ID)
 		}
 		if err := s.suppressOnStatus(ctx, tx, pd.c, pd.index, pd.status, now); err != nil {
 			return nil, err
@@ -99,6 +102,9 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 		return nil, err
 	}
 	if err := store.InsertConsents(ctx, tx, grants); err != nil {
+		return nil, err
+	}
+	if err := s.notifyChanged(ctx, tx, orgID, changed); err != nil {
 		return nil, err
 	}
 	return outcomes, nil

@@ -121,6 +121,9 @@ func (s *Service) Update(ctx context.Context, a Actor, contactID string, in Inpu
 		}
 		c = cur
 		c.Suppression = row.Suppression
+		if err := s.notifyChanged(ctx, tx, a.orgID, []string{contactID}); err != nil {
+			return err
+		}
 		return s.appendAudit(ctx, tx, a, "contact.update", "contact", contactID,
 			map[string]string{"fields": strings.Join(p.changed(), ",")}, nil)
 	})

@@ -161,6 +161,29 @@ func WakeWorkflowRuns(ctx context.Context, tx *Tx, orgID, contactID, key, wake s
 	return res.RowsAffected()
 }
 
+// WakeWorkflowRunsOf is WakeWorkflowRuns for several contacts at once.
+func WakeWorkflowRunsOf(ctx context.Context, tx *Tx, orgID string, contactIDs []string, key, wake string, now time.Time) (int64, error) {
+	var n int64
+	for start := 0; start < len(contactIDs); start += contactBatch {
+		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+		args := []any{wake, Micros(now), orgID, key}
+		for _, id := range part {
+			args = append(args, id)
+		}
+		res, err := tx.Exec(ctx, `UPDATE workflow_runs SET wake = ?, due_at = ? WHERE org_id = ? AND wait_key = ? AND wait_key <> ''
+			AND state = 'waiting' AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return n, fmt.Errorf("wake workflow runs: %w", err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, fmt.Errorf("wake workflow runs: %w", err)
+		}
+		n += k
+	}
+	return n, nil
+}
+
 // WaitingKeys returns the wait keys of a contact's waiting runs with the
 // given prefix (through workflow_runs_wait).
 func WaitingKeys(ctx context.Context, q Querier, orgID, contactID, prefix string) ([]string, error) {

@@ -172,6 +172,17 @@ func (s *Service) ListJoined(ctx context.Context, tx *store.Tx, orgID, listID st
 	return nil
 }
 
+// ContactsChanged is package contact's observer call for contacts whose
+// values were written: their filter waits evaluate again now rather than
+// at the next recheck.
+func (s *Service) ContactsChanged(ctx context.Context, tx *store.Tx, orgID string, contactIDs []string) error {
+	n, err := store.WakeWorkflowRunsOf(ctx, tx, orgID, contactIDs, "filter", "", s.now())
+	if err != nil || n == 0 {
+		return err
+	}
+	return s.arm(ctx, tx, true)
+}
+
 // SegmentEntered is the seam for segments: call it in the transaction in
 // which contacts entered a segment (static or dynamic). It starts
 // segment_in workflows; filter waits evaluate again.
