@@ -1,11 +1,6 @@
 package app
 
 import (
-	"context"
-
-	"github.com/carepost/carepost/internal/message"
-	"github.com/carepost/carepost/internal/policy"
-	"github.com/carepost/carepost/internal/template"
 	"github.com/carepost/carepost/internal/workflow"
 )
 
@@ -29,26 +24,5 @@ func (a *App) bindWorkflows() {
 	a.Events.Observe(a.Workflows.ObserveEvent)
 	// The app's tracking (openTracking), so workflow mail carries the links
 	// and pixel the tracking handlers serve.
-	a.Workflows.SetTracker(workflow.NewTrackingTracker(a.Tracking, a.trackingMethod))
-}
-
-// trackingMethod is the first delivery method policy gives a workflow
-// message to a recipient, decided on the untracked content exactly as the
-// outbox will decide it (tracking links carry no PHI).
-func (a *App) trackingMethod(ctx context.Context, orgID, from, to string, r template.Rendered) (policy.Level, error) {
-	d := message.Draft{From: message.Address{Email: from}, To: []message.Address{{Email: to}}, Subject: r.Subject, HTML: r.HTML, Text: r.Text}
-	raw, err := message.Build(d, message.BuildOptions{Date: a.Clock()})
-	if err != nil {
-		return "", err
-	}
-	parsed, _ := message.Inspect(raw, message.Limits{})
-	ev, err := a.Policy.Evaluate(ctx, policy.Message{OrgID: orgID, From: from, Parsed: parsed})
-	if err != nil {
-		return "", err
-	}
-	dec, err := ev.Decide(ctx, to)
-	if err != nil || len(dec.Methods) == 0 {
-		return "", err
-	}
-	return dec.Methods[0], nil
+	a.Workflows.SetTracker(workflow.NewTrackingTracker(a.Tracking))
 }

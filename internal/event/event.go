@@ -64,6 +64,7 @@ func (r *Recorder) Record(ctx context.Context, tx *store.Tx, evs ...Event) error
 	}
 	now := r.clock()
 	rows := make([]store.EventRow, 0, len(evs))
+	hooks := map[string][]webhook.Event{} // org → its events, fanned out once per organization
 	for _, ev := range evs {
 		data := map[string]any{}
 		for k, v := range ev.Data {
@@ -83,9 +84,12 @@ func (r *Recorder) Record(ctx context.Context, tx *store.Tx, evs ...Event) error
 			RecipientID: ev.RecipientID, At: now, Data: string(body)}
 		rows = append(rows, row)
 		if r.webhooks != nil {
-			if err := r.webhooks.Enqueue(ctx, tx, ev.OrgID, webhook.Event{ID: row.ID, Type: ev.Type, Time: now, Data: body}); err != nil {
-				return fmt.Errorf("webhook for %s event: %w", ev.Type, err)
-			}
+			hooks[ev.OrgID] = append(hooks[ev.OrgID], webhook.Event{ID: row.ID, Type: ev.Type, Time: now, Data: body})
+		}
+	}
+	for org, list := range hooks {
+		if err := r.webhooks.EnqueueMany(ctx, tx, org, list); err != nil {
+			return fmt.Errorf("webhooks for events: %w", err)
 		}
 	}
 	if err := store.InsertEvents(ctx, tx, rows); err != nil {

@@ -33,6 +33,9 @@ func (o *Outbox) Prepare(ctx context.Context, s Submission) (*Prepared, error) {
 	return &Prepared{s: s, p: p}, nil
 }
 
+// OrgID is the submitting organization.
+func (p *Prepared) OrgID() string { return p.s.OrgID }
+
 // MessageID is the id the message will have.
 func (p *Prepared) MessageID() string { return p.p.messageID }
 

@@ -30,3 +30,45 @@ func InsertMessages(ctx context.Context, tx *Tx, ms []MessageRow) error {
 	}
 	return nil
 }
+
+// IdempotentMessage is what a retried submission needs of the message
+// that already holds its key.
+type IdempotentMessage struct {
+	ID          string
+	RequestHash []byte
+}
+
+// MessagesByIdempotencyKeys looks up the organization's messages holding
+// any of keys, keyed by key; keys without a message are absent.
+func MessagesByIdempotencyKeys(ctx context.Context, q Querier, orgID string, keys []string) (map[string]IdempotentMessage, error) {
+	out := make(map[string]IdempotentMessage, len(keys))
+	for start := 0; start < len(keys); start += contactBatch {
+		part := keys[start:min(start+contactBatch, len(keys))]
+		args := []any{orgID}
+		for _, k := range part {
+			args = append(args, k)
+		}
+		// The repeated predicate keeps the partial index in use (see
+		// MessageByIdempotencyKey).
+		rows, err := q.Query(ctx, `SELECT idempotency_key, id, request_hash FROM messages WHERE org_id = ? AND idempotency_key <> ''
+			AND idempotency_key IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("messages by idempotency key: %w", err)
+		}
+		for rows.Next() {
+			var k string
+			var m IdempotentMessage
+			if err := rows.Scan(&k, &m.ID, &m.RequestHash); err != nil {
+				rows.Close()
+				return nil, mapError(err)
+			}
+			out[k] = m
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, mapError(err)
+		}
+	}
+	return out, nil
+}

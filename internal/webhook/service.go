@@ -80,45 +80,63 @@ func attemptOpts(at, now time.Time) *river.InsertOpts {
 // that org has already enqueued is ignored, so a caller retried after a
 // crash does not send twice.
 func (s *Service) Enqueue(ctx context.Context, tx *store.Tx, org string, ev Event) error {
+	return s.EnqueueMany(ctx, tx, org, []Event{ev})
+}
+
+// EnqueueMany is Enqueue for several events of one organization: the
+// endpoints are read once, and an event no endpoint subscribes to costs
+// no statement (most events of most organizations).
+func (s *Service) EnqueueMany(ctx context.Context, tx *store.Tx, org string, evs []Event) error {
 	if tx == nil {
 		return fmt.Errorf("enqueue webhook event: no transaction")
 	}
-	now := s.now()
-	body, err := ev.payload(now)
-	if err != nil {
-		return err
+	if len(evs) == 0 {
+		return nil
 	}
 	endpoints, err := store.ListWebhookEndpoints(ctx, tx, org)
 	if err != nil {
-		return fmt.Errorf("enqueue webhook event %s: %w", ev.ID, err)
+		return fmt.Errorf("enqueue webhook events: %w", err)
 	}
-	var targets []string
-	for _, e := range endpoints {
-		if e.Enabled && subscribed(splitTypes(e.EventTypes), ev.Type) {
-			targets = append(targets, e.ID)
-		}
-	}
-	if len(targets) == 0 {
+	if len(endpoints) == 0 {
 		return nil
 	}
-	fresh, err := store.InsertWebhookEvent(ctx, tx, store.WebhookEvent{
-		OrgID: org, ID: ev.ID, Type: ev.Type, Payload: body, CreatedAt: now,
-	})
-	if err != nil || !fresh {
-		return err
-	}
-	at := now.Add(s.opts.Schedule[0])
-	for _, endpointID := range targets {
-		d := store.WebhookDelivery{
-			ID: id.New(deliveryPrefix), OrgID: org, EndpointID: endpointID,
-			EventID: ev.ID, EventType: ev.Type, State: store.WebhookPending,
-			NextAttemptAt: at, CreatedAt: now, UpdatedAt: now,
+	now := s.now()
+	for _, ev := range evs {
+		var targets []string
+		for _, e := range endpoints {
+			if e.Enabled && subscribed(splitTypes(e.EventTypes), ev.Type) {
+				targets = append(targets, e.ID)
+			}
 		}
-		if err := store.InsertWebhookDelivery(ctx, tx, d); err != nil {
+		if len(targets) == 0 {
+			continue
+		}
+		body, err := ev.payload(now)
+		if err != nil {
+			return err
+		}
+		fresh, err := store.InsertWebhookEvent(ctx, tx, store.WebhookEvent{
+			OrgID: org, ID: ev.ID, Type: ev.Type, Payload: body, CreatedAt: now,
+		})
+		if err != nil {
 			return fmt.Errorf("enqueue webhook event %s: %w", ev.ID, err)
 		}
-		if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID, Attempt: 1}, attemptOpts(at, now)); err != nil {
-			return fmt.Errorf("enqueue webhook event %s: %w", ev.ID, err)
+		if !fresh {
+			continue
+		}
+		at := now.Add(s.opts.Schedule[0])
+		for _, endpointID := range targets {
+			d := store.WebhookDelivery{
+				ID: id.New(deliveryPrefix), OrgID: org, EndpointID: endpointID,
+				EventID: ev.ID, EventType: ev.Type, State: store.WebhookPending,
+				NextAttemptAt: at, CreatedAt: now, UpdatedAt: now,
+			}
+			if err := store.InsertWebhookDelivery(ctx, tx, d); err != nil {
+				return fmt.Errorf("enqueue webhook event %s: %w", ev.ID, err)
+			}
+			if _, err := s.jobs.InsertTx(ctx, tx, DeliverArgs{DeliveryID: d.ID, Attempt: 1}, attemptOpts(at, now)); err != nil {
+				return fmt.Errorf("enqueue webhook event %s: %w", ev.ID, err)
+			}
 		}
 	}
 	return nil

@@ -22,9 +22,10 @@
 // PostgreSQL, so several nodes take disjoint rows; SQLite's single writer
 // serializes) and executes each contact's steps until it waits or ends.
 // Everything a batch does — the rows' new state, their history, the step
-// counters, the messages its send steps hand to the outbox
-// (outbox.SubmitOnceTx), audit entries, events and webhooks — commits in
-// that one transaction. A crash before the commit leaves no trace, so the
+// counters, the messages its send steps hand to the outbox (each
+// prepared and decided as its step runs, all written together at the
+// batch's flush by outbox.CommitManyOnceTx, sharing the statements), audit
+// entries, events and webhooks — commits in that one transaction. A crash before the commit leaves no trace, so the
 // batch runs again from the same state; each message also carries an
 // idempotency key derived from the run and the step, so even work
 // committed twice sends once. The job is armed, unique per second, in the

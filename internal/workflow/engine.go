@@ -35,6 +35,9 @@ type batch struct {
 	stats    map[statKey]*store.WorkflowStepStats
 	events   []event.Event
 	contacts map[string]map[string]contact.Contact // org → id → contact
+	sends    map[string][]*pendingSend             // org → messages to write at flush
+	senders  map[[2]string]error                   // (org, sender address) → verified (nil) or the refusal
+	tracked  map[[2]string]bool                    // (org, campaign id) → a tracked message used its link table
 	steps    int
 	arm      bool
 }
@@ -94,7 +97,8 @@ var errRace = errors.New("workflow: concurrent submission, retry the batch")
 func (s *Service) tryBatch(ctx context.Context) (more bool, steps int, err error) {
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
-			contacts: map[string]map[string]contact.Contact{}}
+			contacts: map[string]map[string]contact.Contact{}, sends: map[string][]*pendingSend{},
+			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}}
 		rows, err := store.ClaimDueRuns(ctx, tx, b.now, s.opts.Batch)
 		if err != nil {
 			return err
@@ -150,8 +154,12 @@ func (b *batch) contact(r *store.WorkflowRunRow) (contact.Contact, bool) {
 	return c, ok
 }
 
-// flush writes what the batch's steps changed.
+// flush writes what the batch's steps changed: its messages first (so the
+// history can name them), then the runs, history, counters and events.
 func (b *batch) flush(ctx context.Context) error {
+	if err := b.flushSends(ctx); err != nil {
+		return err
+	}
 	rows := make([]store.WorkflowRunRow, len(b.runs))
 	for i, r := range b.runs {
 		rows[i] = *r

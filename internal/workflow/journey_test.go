@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -153,4 +154,40 @@ func TestConsentAndSuppressionAreCheckedAtEverySend(t *testing.T) {
 	if rep["reminder"].Dropoffs != 2 || rep["welcome"].Dropoffs != 1 || rep["reminder"].Sends != 1 {
 		t.Fatalf("drop-offs: welcome %+v reminder %+v", rep["welcome"], rep["reminder"])
 	}
+}
+
+// TestWorkflowTrackingOnlyForOrdinaryEmail: a send step's message to a
+// recipient policy sends by verified TLS carries the open pixel and click
+// redirects; the same step's message to an always-portal domain
+// (gmail.com) goes to the portal with its links as written and no pixel.
+func TestWorkflowTrackingOnlyForOrdinaryEmail(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d)
+		tpl := e.template("Book", "Time to book", `<p>Book at <a href="https://clinic.example/book">our site</a></p>`)
+		wid := e.workflow(`{"name": "Book", "sender": {"address": "care@clinic.example"}, "trigger": {"type": "manual"},
+			"steps": [{"id": "mail", "type": "send", "template_id": %q}]}`, tpl)
+		tls := e.contact("ada@patients.example", contactOpts{})
+		portal := e.contact("ben@gmail.com", contactOpts{})
+		e.enrol(wid, tls)
+		e.enrol(wid, portal)
+		e.run()
+		if open, clk := e.tokens(tls); open == "" || clk == "" {
+			t.Fatalf("the TLS message is not tracked: pixel %q, click %q", open, clk)
+		}
+		if open, clk := e.tokens(portal); open != "" || clk != "" {
+			t.Fatalf("the portal message is tracked: pixel %q, click %q", open, clk)
+		}
+		var msg, state string
+		if err := store.Scan(e.a.DB.Reader().QueryRow(e.ctx, `SELECT m.id, r.state FROM messages m JOIN recipients r ON r.message_id = m.id
+			WHERE m.org_id = ? AND m.metadata LIKE ?`, e.org, "%"+portal+"%"), &msg, &state); err != nil {
+			t.Fatal(err)
+		}
+		if state != outbox.StatePortal {
+			t.Fatalf("the gmail.com recipient is %s, want portal", state)
+		}
+		if r := e.runOf(wid, portal); r.State != workflow.RunCompleted {
+			t.Fatalf("the portal contact's run is %s", r.State)
+		}
+	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/template"
+	"github.com/carepost/carepost/internal/tracking"
 )
 
 // Tracker adds engagement tracking to a workflow's message (package
@@ -25,10 +26,13 @@ type Tracker interface {
 	// Links are carepost's own links for the template (unsubscribe,
 	// preferences) for the contact.
 	Links(ctx context.Context, orgID, campaignID, contactID string) (template.Links, error)
-	// Track rewrites the rendered message (pixel, click redirects) when
-	// the contact's delivery method allows tracking, saving new links in
-	// tx, and returns the headers to add (List-Unsubscribe).
-	Track(ctx context.Context, tx *store.Tx, orgID, campaignID, contactID, from, to string, r template.Rendered) (template.Rendered, map[string]string, error)
+	// Rewrite adds the open pixel and click redirects to the rendered
+	// message, putting new links in the step's link table, and returns
+	// the headers every message of the step carries (List-Unsubscribe).
+	Rewrite(ctx context.Context, orgID, campaignID, contactID string, r template.Rendered) (template.Rendered, map[string]string, error)
+	// Save writes the step's new links in tx; errRace when another node
+	// numbered a link first.
+	Save(ctx context.Context, tx *store.Tx, orgID, campaignID string) error
 }
 
 // CampaignID is the tracking campaign of a workflow's send step: opens and
@@ -40,11 +44,28 @@ func CampaignID(workflowID, stepID string) string { return workflowID + ":" + st
 // even when the same batch is executed again.
 func IdempotencyKey(runID, stepID string) string { return "wf:" + runID + ":" + stepID }
 
-// sendStep renders the step's template for the contact and submits it
-// through the outbox in the batch's transaction, after checking, at this
-// step and not only at enrolment, that the contact may receive it:
-// subscribed, not suppressed, and — when the workflow requires consent —
-// with a valid marketing authorization.
+// pendingSend is a message a batch's send step prepared; the batch
+// commits its messages together at flush (CommitManyOnceTx), before the
+// runs' history, which then names each message.
+type pendingSend struct {
+	prep     *outbox.Prepared
+	workflow string
+	step     string
+	history  int // index of the step's history row in the batch
+}
+
+// sendStep renders the step's template for the contact and prepares it
+// through the outbox, after checking, at this step and not only at
+// enrolment, that the contact may receive it: subscribed, not suppressed,
+// and — when the workflow requires consent — with a valid marketing
+// authorization. The message is written with the batch's other messages
+// when the batch flushes, in the same transaction as the step.
+//
+// Tracking (the open pixel, click redirects) is only for a message whose
+// first delivery method is ordinary email: the tracked message is
+// prepared first (most are), and when policy sends it by the portal or
+// end-to-end encryption instead, the rendered message is prepared again,
+// untracked, and decided again on that content — as campaigns do.
 func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRow, d *Definition, st *Step, c contact.Contact) (result, error) {
 	switch {
 	case c.Suppression != "":
@@ -77,15 +98,40 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 		s.opts.Log.Warn("workflow send: the template does not render for a contact", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID)
 		return result{exit: OutcomeSendFailed, outcome: "exited", detail: "the template did not render"}, nil
 	}
+	var prep *outbox.Prepared
 	var headers map[string]string
 	if tracker != nil {
-		if rendered, headers, err = tracker.Track(ctx, b.tx, r.OrgID, campaign, r.ContactID, d.Sender.Address, c.Email, rendered); err != nil {
-			if errors.Is(err, errRace) {
-				return result{}, errRace
-			}
+		tracked, hdrs, err := tracker.Rewrite(ctx, r.OrgID, campaign, r.ContactID, rendered)
+		if err != nil {
 			return result{}, fmt.Errorf("track: %w", err)
 		}
+		headers = hdrs
+		if prep, err = s.prepareSend(ctx, r, d, st, c, tracked, headers); err != nil {
+			return refused(s, r, st, err)
+		}
+		if ds := prep.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
+			b.tracked[[2]string{r.OrgID, campaign}] = true
+		} else {
+			prep = nil
+		}
 	}
+	if prep == nil {
+		if prep, err = s.prepareSend(ctx, r, d, st, c, rendered, headers); err != nil {
+			return refused(s, r, st, err)
+		}
+	}
+	if err := b.senderAllowed(ctx, prep, d.Sender.Address); err != nil {
+		return refused(s, r, st, err)
+	}
+	ps := &pendingSend{prep: prep, workflow: r.WorkflowID, step: st.ID, history: -1}
+	b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
+	return result{next: d.next(st), outcome: "sent", send: ps}, nil
+}
+
+// prepareSend builds and decides one contact's message, keyed by run and
+// step.
+func (s *Service) prepareSend(ctx context.Context, r *store.WorkflowRunRow, d *Definition, st *Step, c contact.Contact,
+	rendered template.Rendered, headers map[string]string) (*outbox.Prepared, error) {
 	draft := &message.Draft{From: message.Address{Name: d.Sender.Name, Email: d.Sender.Address},
 		To: []message.Address{{Email: c.Email}}, Subject: rendered.Subject, HTML: rendered.HTML, Text: rendered.Text, Headers: headers}
 	if d.ReplyTo != "" {
@@ -93,19 +139,21 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 	}
 	key := IdempotencyKey(r.ID, st.ID)
 	hash := sha256.Sum256([]byte(key))
-	res, err := s.deps.Mailer.SubmitOnceTx(ctx, b.tx, outbox.Submission{OrgID: r.OrgID,
+	return s.deps.Mailer.PrepareOnce(ctx, outbox.Submission{OrgID: r.OrgID,
 		Actor: audit.Actor{Type: audit.ActorSystem, ID: "workflow:" + r.WorkflowID}, Source: outbox.SourceWorkflow, Draft: draft,
 		IdempotencyKey: key, RequestHash: hash[:], Tags: []string{"workflow"},
 		Metadata: map[string]string{"workflow_id": r.WorkflowID, "step_id": st.ID, "run_id": r.ID, "contact_id": r.ContactID}})
+}
+
+// refused turns an outbox refusal of one contact's message (a sender
+// domain no longer verified, a rendered part too large: validation that
+// wrote nothing) into the contact leaving; any other error fails the
+// batch.
+func refused(s *Service, r *store.WorkflowRunRow, st *Step, err error) (result, error) {
 	var fe *message.FieldError
 	var fes message.FieldErrors
 	switch {
-	case errors.Is(err, outbox.ErrRace):
-		return result{}, errRace
 	case errors.As(err, &fes), errors.As(err, &fe):
-		// The message was refused before anything was written (a sender
-		// domain no longer verified, a rendered part too large): this
-		// contact leaves; the batch goes on.
 		field := ""
 		if fe != nil {
 			field = fe.Field
@@ -114,13 +162,56 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 		}
 		s.opts.Log.Warn("workflow send refused by the outbox", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID, "field", field)
 		return result{exit: OutcomeSendFailed, outcome: "exited", detail: "refused by the outbox"}, nil
-	case err != nil:
-		return result{}, err
 	}
-	if !res.Duplicate {
-		b.stat(r.OrgID, r.WorkflowID, st.ID).Sends++
+	return result{}, err
+}
+
+// senderAllowed checks a sender domain once per batch.
+func (b *batch) senderAllowed(ctx context.Context, p *outbox.Prepared, from string) error {
+	k := [2]string{p.OrgID(), from}
+	if err, ok := b.senders[k]; ok {
+		return err
 	}
-	return result{next: d.next(st), outcome: "sent", detail: res.MessageID}, nil
+	err := b.s.deps.Mailer.SenderAllowedTx(ctx, b.tx, p)
+	var fe *message.FieldError
+	if err == nil || errors.As(err, &fe) {
+		b.senders[k] = err
+	}
+	return err
+}
+
+// flushSends writes the batch's messages, one CommitManyOnceTx per
+// organization, and the step links their tracking added; each send's
+// history row then names its message, and sends that were not already
+// made (a batch run again) count on the step.
+func (b *batch) flushSends(ctx context.Context) error {
+	for k := range b.tracked {
+		if err := b.s.deps.Tracker.Save(ctx, b.tx, k[0], k[1]); err != nil {
+			return err
+		}
+	}
+	for org, sends := range b.sends {
+		ps := make([]*outbox.Prepared, len(sends))
+		for i, p := range sends {
+			ps[i] = p.prep
+		}
+		res, err := b.s.deps.Mailer.CommitManyOnceTx(ctx, b.tx, ps)
+		if errors.Is(err, outbox.ErrRace) {
+			return errRace
+		}
+		if err != nil {
+			return fmt.Errorf("commit workflow messages: %w", err)
+		}
+		for i, p := range sends {
+			if p.history >= 0 {
+				b.history[p.history].Detail = res[i].MessageID
+			}
+			if !res[i].Duplicate {
+				b.stat(org, p.workflow, p.step).Sends++
+			}
+		}
+	}
+	return nil
 }
 
 // templateContact is what a template sees of a contact.

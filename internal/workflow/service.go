@@ -34,7 +34,13 @@ type Templates interface {
 // Mailer is the outbox's door taken inside the engine's transaction (so
 // the message commits with the step that sent it); *outbox.Outbox is one.
 type Mailer interface {
-	SubmitOnceTx(ctx context.Context, tx *store.Tx, s outbox.Submission) (outbox.Result, error)
+	// PrepareOnce validates, builds and decides a message without writing.
+	PrepareOnce(ctx context.Context, s outbox.Submission) (*outbox.Prepared, error)
+	// SenderAllowedTx checks the message's sender domain.
+	SenderAllowedTx(ctx context.Context, tx *store.Tx, p *outbox.Prepared) error
+	// CommitManyOnceTx writes prepared messages of one organization in tx,
+	// answering keys already used with their messages.
+	CommitManyOnceTx(ctx context.Context, tx *store.Tx, ps []*outbox.Prepared) ([]outbox.Result, error)
 	Ready(ctx context.Context, orgID string) error
 }
 

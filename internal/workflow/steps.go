@@ -32,6 +32,7 @@ type result struct {
 	exit    string // leave the workflow early with this outcome
 	outcome string // the step's outcome in the history
 	detail  string
+	send    *pendingSend // the message a send step prepared
 }
 
 // advance executes the run's steps until it waits or finishes.
@@ -55,6 +56,9 @@ func (s *Service) advance(ctx context.Context, b *batch, r *store.WorkflowRunRow
 			return nil
 		}
 		b.leave(r, st, res.outcome, res.detail)
+		if res.send != nil {
+			res.send.history = len(b.history) - 1
+		}
 		switch {
 		case res.exit != "":
 			b.finish(r, st, RunExited, res.exit)

@@ -11,17 +11,10 @@ import (
 	"github.com/carepost/carepost/internal/tracking"
 )
 
-// MethodFunc is the delivery method policy chooses for a message to a
-// recipient (the first of its methods): tracking is added only when
-// tracking.Enabled allows it, so portal-delivered and end-to-end encrypted
-// mail is never tracked.
-type MethodFunc func(ctx context.Context, orgID, from, to string, r template.Rendered) (policy.Level, error)
-
 // TrackingTracker is Tracker over package tracking: one link table per
 // workflow step (CampaignID), shared by every contact.
 type TrackingTracker struct {
 	service *tracking.Service
-	method  MethodFunc
 
 	mu     sync.Mutex
 	tables map[string]*tracking.LinkTable // org + campaign → table
@@ -29,9 +22,9 @@ type TrackingTracker struct {
 
 var _ Tracker = (*TrackingTracker)(nil)
 
-// NewTrackingTracker tracks through svc, deciding with method.
-func NewTrackingTracker(svc *tracking.Service, method MethodFunc) *TrackingTracker {
-	return &TrackingTracker{service: svc, method: method, tables: map[string]*tracking.LinkTable{}}
+// NewTrackingTracker tracks through svc.
+func NewTrackingTracker(svc *tracking.Service) *TrackingTracker {
+	return &TrackingTracker{service: svc, tables: map[string]*tracking.LinkTable{}}
 }
 
 // Ready creates the organization's tracking key if it has none.
@@ -50,24 +43,18 @@ func (t *TrackingTracker) Links(ctx context.Context, orgID, campaignID, contactI
 	return template.Links{Unsubscribe: rc.UnsubscribeURL(), Preferences: rc.PreferencesURL()}, nil
 }
 
-// Track rewrites links and adds the pixel when the method allows, and
-// always returns the list-unsubscribe headers (RFC 8058).
-func (t *TrackingTracker) Track(ctx context.Context, tx *store.Tx, orgID, campaignID, contactID, from, to string, r template.Rendered) (template.Rendered, map[string]string, error) {
+// Rewrite adds the open pixel and click redirects (new links go into
+// the step's table, saved by Save), and returns the list-unsubscribe
+// headers (RFC 8058).
+func (t *TrackingTracker) Rewrite(ctx context.Context, orgID, campaignID, contactID string, r template.Rendered) (template.Rendered, map[string]string, error) {
 	iss, err := t.service.Issuer(ctx, orgID)
 	if err != nil {
 		return r, nil, err
 	}
-	method, err := t.method(ctx, orgID, from, to, r)
-	if err != nil {
-		return r, nil, err
-	}
-	rc := tracking.Recipient{Issuer: iss, CampaignID: campaignID, ContactID: contactID, Method: method}
+	rc := tracking.Recipient{Issuer: iss, CampaignID: campaignID, ContactID: contactID, Method: policy.VerifiedTLS}
 	headers, err := rc.Headers()
 	if err != nil {
 		return r, nil, err
-	}
-	if !tracking.Enabled(method) {
-		return r, headers, nil
 	}
 	table, err := t.table(ctx, orgID, campaignID)
 	if err != nil {
@@ -83,17 +70,26 @@ func (t *TrackingTracker) Track(ctx context.Context, tx *store.Tx, orgID, campai
 			return r, nil, err
 		}
 	}
+	return r, headers, nil
+}
+
+// Save writes the step's new links in tx. A link another node numbered
+// first is errRace: the table is reloaded, and the batch runs again.
+func (t *TrackingTracker) Save(ctx context.Context, tx *store.Tx, orgID, campaignID string) error {
+	table, err := t.table(ctx, orgID, campaignID)
+	if err != nil {
+		return err
+	}
 	if err := t.service.SaveLinks(ctx, tx, orgID, table); err != nil {
 		if errors.Is(err, tracking.ErrLinkConflict) {
-			// Another node numbered a link first: reload and run again.
 			t.mu.Lock()
 			delete(t.tables, orgID+"/"+campaignID)
 			t.mu.Unlock()
-			return r, nil, errRace
+			return errRace
 		}
-		return r, nil, err
+		return err
 	}
-	return r, headers, nil
+	return nil
 }
 
 func (t *TrackingTracker) table(ctx context.Context, orgID, campaignID string) (*tracking.LinkTable, error) {
