@@ -3,6 +3,8 @@ package message
 import (
 	"bytes"
 	"errors"
+	"io"
+	"mime/quotedprintable"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -184,6 +186,28 @@ func FuzzBuild(f *testing.F) {
 		}
 		if filename != "" && (len(p.Attachments) != 1 || !bytes.Equal(p.Attachments[0].Content, content) || p.Attachments[0].Filename != filename) {
 			t.Fatalf("round trip: attachments %+v", p.Attachments)
+		}
+	})
+}
+
+// FuzzDecodeQP holds decodeQP to mime/quotedprintable.Reader: the same
+// bytes, and an error exactly when the reader fails.
+func FuzzDecodeQP(f *testing.F) {
+	for _, s := range []string{
+		"", "plain\r\n", "soft=\r\nbreak", "a=3Db=3d\n", "=\r\n", "=", "a=", "a= \r\n", "=A\r\n", "=4", "=zz\r\n",
+		"tab\there  \r\nx", "bad\x01byte", "high\xe9\r\n", "lone\rcr\n", "end=  ", "=\n=\n", "x=\ry\n",
+		strings.Repeat("long", 1100) + "\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		want, wantErr := io.ReadAll(quotedprintable.NewReader(bytes.NewReader(src)))
+		got, err := decodeQP(src)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("decodeQP(%q): error %v, the reader's %v", src, err, wantErr)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("decodeQP(%q) = %q, the reader gives %q", src, got, want)
 		}
 	})
 }

@@ -163,6 +163,18 @@ func (p partHeader) Get(name string) string { return p[strings.ToLower(name)] }
 // read transfer-decodes a body within the content budget.
 func (w *walker) read(cte string, body []byte) ([]byte, error) {
 	room := w.lim.MaxContentBytes - w.content
+	if strings.EqualFold(strings.TrimSpace(cte), "quoted-printable") {
+		data, err := decodeQP(body) // never longer than body, which is bounded already
+		if len(data) > room {
+			return nil, ErrContentTooLarge
+		}
+		w.content += len(data)
+		if err != nil {
+			w.defect(defectDecode)
+			w.p.incomplete = true
+		}
+		return data, nil
+	}
 	r, identity, known := transferDecoder(cte, bytes.NewReader(body))
 	if !known {
 		w.defect(defectEncoding)
