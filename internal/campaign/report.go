@@ -73,7 +73,11 @@ var DeliveryStates = []string{outbox.StateQueued, outbox.StateSending, outbox.St
 var Methods = []string{"tls", "e2e", "portal", "dropped"}
 
 // Report reads a campaign's figures. For a viewer without phi:read every
-// figure between 1 and the small-cell floor is suppressed.
+// figure between 1 and the small-cell floor is suppressed, and so are the
+// complements that would give one back by subtraction
+// (access.SuppressCells over the report's partitions: targeted contacts
+// into pending, sent and skipped; sent messages into delivery states and
+// into methods; clicks into links).
 func (s *Service) Report(ctx context.Context, a Actor, campaignID string) (Report, error) {
 	if err := a.canRead(); err != nil {
 		return Report{}, err
@@ -87,14 +91,8 @@ func (s *Service) Report(ctx context.Context, a Actor, campaignID string) (Repor
 	if !a.perms.Has(access.PHIRead) {
 		floor = s.opts.SmallCellFloor
 	}
-	cnt := func(n int64) Count {
-		if floor > 0 && n > 0 && n < int64(floor) {
-			return Count{Suppressed: true}
-		}
-		return Count{N: n}
-	}
-	rep := Report{CampaignID: r.ID, State: State(r.State), Floor: floor, Targeted: cnt(r.Targeted),
-		Skipped: map[string]Count{}, Delivery: map[string]Count{}, Methods: map[string]Count{}}
+	t := &table{}
+	targeted := t.add(r.Targeted)
 	counts, err := store.CampaignRecipientCounts(ctx, q, a.orgID, campaignID)
 	if err != nil {
 		return Report{}, err
@@ -111,15 +109,15 @@ func (s *Service) Report(ctx context.Context, a Actor, campaignID string) (Repor
 			skipped[c.Reason] += c.N
 		}
 	}
-	if r.State == string(Cancelled) {
-		rep.Cancelled = cnt(pending)
-	} else {
-		rep.Pending = cnt(pending)
-	}
-	rep.Sent = cnt(sent)
+	pendingAt, sentAt := t.add(pending), t.add(sent)
+	skippedAt := map[string]int{}
+	recipients := []int{pendingAt, sentAt}
 	for _, reason := range SkipReasons {
-		rep.Skipped[reason] = cnt(skipped[reason])
+		skippedAt[reason] = t.add(skipped[reason])
+		recipients = append(recipients, skippedAt[reason])
 	}
+	t.parts = append(t.parts, access.Partition{Total: targeted, Cells: recipients})
+
 	deliveries, err := store.CampaignDeliveryCounts(ctx, q, a.orgID, campaignID)
 	if err != nil {
 		return Report{}, err
@@ -138,16 +136,65 @@ func (s *Service) Report(ctx context.Context, a Actor, campaignID string) (Repor
 			methods[m] += d.N
 		}
 	}
+	stateAt, methodAt := map[string]int{}, map[string]int{}
+	var byState, byMethod []int
 	for _, st := range DeliveryStates {
-		rep.Delivery[st] = cnt(states[st])
+		stateAt[st] = t.add(states[st])
+		byState = append(byState, stateAt[st])
 	}
 	for _, m := range Methods {
-		rep.Methods[m] = cnt(methods[m])
+		methodAt[m] = t.add(methods[m])
+		byMethod = append(byMethod, methodAt[m])
 	}
-	if err := s.engagement(ctx, &rep, a.orgID, campaignID, cnt); err != nil {
+	// A message refused as suppressed has no method: methods and it add
+	// up to the sent messages.
+	t.parts = append(t.parts, access.Partition{Total: sentAt, Cells: byState},
+		access.Partition{Total: sentAt, Cells: append(byMethod, stateAt["suppressed"])})
+	eng, err := s.engagement(ctx, t, a.orgID, campaignID)
+	if err != nil {
 		return Report{}, err
 	}
+
+	t.hidden = access.SuppressCells(t.counts, int64(floor), t.parts)
+	rep := Report{CampaignID: r.ID, State: State(r.State), Floor: floor, Targeted: t.count(targeted), Sent: t.count(sentAt),
+		Skipped: map[string]Count{}, Delivery: map[string]Count{}, Methods: map[string]Count{}}
+	if r.State == string(Cancelled) {
+		rep.Cancelled = t.count(pendingAt)
+	} else {
+		rep.Pending = t.count(pendingAt)
+	}
+	for _, reason := range SkipReasons {
+		rep.Skipped[reason] = t.count(skippedAt[reason])
+	}
+	for _, st := range DeliveryStates {
+		rep.Delivery[st] = t.count(stateAt[st])
+	}
+	for _, m := range Methods {
+		rep.Methods[m] = t.count(methodAt[m])
+	}
+	eng.fill(&rep, t)
 	return rep, nil
+}
+
+// table gathers a report's raw figures and the partitions among them,
+// so suppression is decided over the whole report at once.
+type table struct {
+	counts []int64
+	parts  []access.Partition
+	hidden []bool
+}
+
+// add appends a figure and returns its index.
+func (t *table) add(n int64) int {
+	t.counts = append(t.counts, n)
+	return len(t.counts) - 1
+}
+
+func (t *table) count(i int) Count {
+	if t.hidden[i] {
+		return Count{Suppressed: true}
+	}
+	return Count{N: t.counts[i]}
 }
 
 // methodOf is the method a recipient travelled (or will travel) by: the
@@ -174,29 +221,52 @@ func methodOf(d store.CampaignDeliveryCount) string {
 	return ""
 }
 
-// engagement adds the tracking counters.
-func (s *Service) engagement(ctx context.Context, rep *Report, orgID, campaignID string, cnt func(int64) Count) error {
+// engagementAt is where the tracking figures sit in a report's table.
+type engagementAt struct {
+	opens, clicks            [3]int // total, unique, machine
+	unsubscribes, complaints int
+	links                    []LinkReport
+	linkAt                   [][3]int
+}
+
+func (e *engagementAt) fill(rep *Report, t *table) {
+	eng := func(at [3]int) Engagement {
+		return Engagement{Total: t.count(at[0]), Unique: t.count(at[1]), Machine: t.count(at[2])}
+	}
+	rep.Opens, rep.Clicks = eng(e.opens), eng(e.clicks)
+	rep.Unsubscribes, rep.Complaints = t.count(e.unsubscribes), t.count(e.complaints)
+	rep.Links = e.links
+	for i := range rep.Links {
+		rep.Links[i].Engagement = eng(e.linkAt[i])
+	}
+}
+
+// engagement adds the tracking counters to the table; the links' total
+// clicks add up to the campaign's.
+func (s *Service) engagement(ctx context.Context, t *table, orgID, campaignID string) (*engagementAt, error) {
 	tr, err := s.deps.Tracking.Report(ctx, orgID, campaignID)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	eng := func(total, unique, machine int64) Engagement {
-		return Engagement{Total: cnt(total), Unique: cnt(unique), Machine: cnt(machine)}
-	}
-	rep.Opens = eng(tr.Opens.Total, tr.Opens.Unique, tr.Opens.Machine)
-	rep.Clicks = eng(tr.Clicks.Total, tr.Clicks.Unique, tr.Clicks.Machine)
-	rep.Unsubscribes, rep.Complaints = cnt(tr.Unsubscribes), cnt(tr.Complaints)
+	three := func(total, unique, machine int64) [3]int { return [3]int{t.add(total), t.add(unique), t.add(machine)} }
+	e := &engagementAt{opens: three(tr.Opens.Total, tr.Opens.Unique, tr.Opens.Machine),
+		clicks: three(tr.Clicks.Total, tr.Clicks.Unique, tr.Clicks.Machine), links: []LinkReport{}}
+	e.unsubscribes, e.complaints = t.add(tr.Unsubscribes), t.add(tr.Complaints)
 	if len(tr.Links) == 0 {
-		rep.Links = []LinkReport{}
-		return nil
+		return e, nil
 	}
 	table, err := s.deps.Tracking.LinkTable(ctx, orgID, campaignID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var totals []int
 	for _, l := range tr.Links {
 		u, _ := table.URL(l.Index)
-		rep.Links = append(rep.Links, LinkReport{Index: l.Index, URL: u, Engagement: eng(l.Total, l.Unique, l.Machine)})
+		e.links = append(e.links, LinkReport{Index: l.Index, URL: u})
+		at := three(l.Total, l.Unique, l.Machine)
+		e.linkAt = append(e.linkAt, at)
+		totals = append(totals, at[0])
 	}
-	return nil
+	t.parts = append(t.parts, access.Partition{Total: e.clicks[0], Cells: totals})
+	return e, nil
 }
