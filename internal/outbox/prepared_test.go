@@ -97,3 +97,71 @@ func TestCommitManyWritesEachMessageAsSubmitWould(t *testing.T) {
 		}
 	})
 }
+
+// TestCommitManyOnceAnswersHeldKeys commits keyed messages in one
+// transaction, then the same keys again with one new one: the held keys
+// answer their first messages as duplicates and write nothing, the new
+// one is written; a held key with another request is refused, and so is a
+// key given twice in one write; PrepareOnce needs a key.
+func TestCommitManyOnceAnswersHeldKeys(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		a, org := setup(t, d)
+		ctx := context.Background()
+		if err := a.Outbox.EnsureOrg(ctx, org); err != nil {
+			t.Fatal(err)
+		}
+		keyed := func(key, to string) *outbox.Prepared {
+			t.Helper()
+			s := sub(org, draft(to))
+			s.IdempotencyKey, s.RequestHash = key, []byte("hash of "+key)
+			p, err := a.Outbox.PrepareOnce(ctx, s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return p
+		}
+		commit := func(ps ...*outbox.Prepared) ([]outbox.Result, error) {
+			var res []outbox.Result
+			err := a.DB.Tx(ctx, func(tx *store.Tx) error {
+				var err error
+				res, err = a.Outbox.CommitManyOnceTx(ctx, tx, ps)
+				return err
+			})
+			return res, err
+		}
+		first, err := commit(keyed("k1", "a@example.org"), keyed("k2", "b@example.org"))
+		if err != nil || len(first) != 2 || first[0].Duplicate || first[1].Duplicate {
+			t.Fatalf("first write: %+v %v", first, err)
+		}
+		again, err := commit(keyed("k1", "a@example.org"), keyed("k3", "c@example.org"), keyed("k2", "b@example.org"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !again[0].Duplicate || again[0].MessageID != first[0].MessageID || !again[2].Duplicate || again[2].MessageID != first[1].MessageID ||
+			again[1].Duplicate || len(again[0].Recipients) != 1 {
+			t.Fatalf("second write: %+v (first %+v)", again, first)
+		}
+		if n := count(t, a, `SELECT count(*) FROM messages WHERE org_id = ?`, org); n != 3 {
+			t.Fatalf("%d messages, want 3", n)
+		}
+		other := sub(org, draft("a@example.org"))
+		other.IdempotencyKey, other.RequestHash = "k1", []byte("another request")
+		p, err := a.Outbox.PrepareOnce(ctx, other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := commit(p); !errors.Is(err, outbox.ErrIdempotencyMismatch) {
+			t.Fatalf("a held key with another request: %v", err)
+		}
+		if _, err := commit(keyed("k4", "d@example.org"), keyed("k4", "d@example.org")); err == nil {
+			t.Fatal("a key twice in one write was accepted")
+		}
+		if n := count(t, a, `SELECT count(*) FROM messages WHERE org_id = ?`, org); n != 3 {
+			t.Fatalf("%d messages after the refused writes, want 3", n)
+		}
+		if _, err := a.Outbox.PrepareOnce(ctx, sub(org, draft("e@example.org"))); err == nil {
+			t.Fatal("PrepareOnce without a key was accepted")
+		}
+	})
+}
