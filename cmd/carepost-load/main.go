@@ -35,18 +35,21 @@ func main() {
 	bin := flag.String("bin", "", "carepost binary (default: go build ./cmd/carepost)")
 	dbURL := flag.String("database-url", "", "PostgreSQL URL (default: SQLite in the run folder)")
 	conns := flag.Int("connections", 20, "delivery connections to the sink")
-	dkim := flag.String("dkim", "", "delivery.dkim setting for the run (when supported)")
+	acceptOnly := flag.Bool("accept-only", false, "api and smtp modes: hold delivery back (delivery.rate_per_domain = 1) so the server's CPU goes to accepting alone")
 	keep := flag.Bool("keep", false, "keep the run folder")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *mode, *n, *c, *size, *bin, *dbURL, *conns, *dkim, *keep); err != nil {
+	if err := run(ctx, *mode, *n, *c, *size, *bin, *dbURL, *conns, *acceptOnly, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "carepost-load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, mode string, n, c, size int, bin, dbURL string, conns int, dkim string, keep bool) error {
+func run(ctx context.Context, mode string, n, c, size int, bin, dbURL string, conns int, acceptOnly, keep bool) error {
+	if acceptOnly && mode == "e2e" {
+		return fmt.Errorf("-accept-only holds delivery back: it cannot be used with -mode e2e")
+	}
 	dir, err := os.MkdirTemp("", "carepost-load-")
 	if err != nil {
 		return err
@@ -95,7 +98,7 @@ func run(ctx context.Context, mode string, n, c, size int, bin, dbURL string, co
 	}
 	s := &server{bin: bin, dir: dir}
 	if err := s.writeConfig(serverConfig{dbURL: dbURL, dnsAddr: dnsAddr, caFile: caFile, mxPort: mxPort, stsPort: stsPort,
-		connections: conns, batch: 200, dkim: dkim}); err != nil {
+		connections: conns, batch: 200, acceptOnly: acceptOnly}); err != nil {
 		return err
 	}
 	if err := s.bootstrap(); err != nil {

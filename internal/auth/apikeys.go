@@ -212,7 +212,7 @@ func (s *Service) checkAPIKey(ctx context.Context, token string) (Principal, sto
 		return Principal{}, store.APIKeyRow{}, "malformed", nil
 	}
 	q := s.reader()
-	k, err := store.FindAPIKey(ctx, q, apiKeyIDPrefix+short)
+	k, owner, err := store.FindAPIKeyWithOwner(ctx, q, apiKeyIDPrefix+short)
 	if isNotFound(err) {
 		return Principal{}, store.APIKeyRow{}, "unknown_key", nil
 	}
@@ -229,28 +229,20 @@ func (s *Service) checkAPIKey(ctx context.Context, token string) (Principal, sto
 	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
 		return Principal{}, k, "expired", nil
 	}
-	u, err := store.GetUser(ctx, q, k.OrgID, k.UserID)
-	if err != nil {
-		return Principal{}, k, "", err
-	}
-	org, err := store.GetOrganization(ctx, q, k.OrgID)
-	if err != nil {
-		return Principal{}, k, "", err
-	}
-	if u.Status != store.UserActive || org.Status != store.OrgActive {
+	if owner.UserStatus != store.UserActive || owner.OrgStatus != store.OrgActive {
 		return Principal{}, k, "owner_disabled", nil
 	}
 	roles, err := store.UserRoles(ctx, q, k.OrgID, k.UserID)
 	if err != nil {
 		return Principal{}, k, "", err
 	}
-	owner, err := rolePerms(ctx, q, k.OrgID, roles)
+	perms, err := rolePerms(ctx, q, k.OrgID, roles)
 	if err != nil {
 		return Principal{}, k, "", err
 	}
 	// Break-glass grants are the person's, never their keys'.
-	p := Principal{OrgID: k.OrgID, UserID: k.UserID, APIKeyID: k.ID, Email: u.Email, Name: u.Name,
-		Perms: access.Decode(k.Scopes).Intersect(owner), Roles: roles}
+	p := Principal{OrgID: k.OrgID, UserID: k.UserID, APIKeyID: k.ID, Email: owner.Email, Name: owner.Name,
+		Perms: access.Decode(k.Scopes).Intersect(perms), Roles: roles}
 	return p, k, "", nil
 }
 
