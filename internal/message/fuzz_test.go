@@ -211,3 +211,50 @@ func FuzzDecodeQP(f *testing.F) {
 		}
 	})
 }
+
+// scanLinesByByte is ScanLines as it was, one byte at a time: the
+// reference FuzzScanLines holds the word-at-a-time scan to.
+func scanLinesByByte(raw []byte) LineReport {
+	var r LineReport
+	lineStart := 0
+	for i, c := range raw {
+		switch {
+		case c == '\n':
+			end := i
+			if i > 0 && raw[i-1] == '\r' {
+				end--
+			} else {
+				r.BareLF = true
+			}
+			if n := end - lineStart; n > r.Longest {
+				r.Longest = n
+			}
+			lineStart = i + 1
+		case c == '\r':
+			if i+1 >= len(raw) || raw[i+1] != '\n' {
+				r.BareCR = true
+			}
+		case c == 0:
+			r.NUL = true
+		case c >= 0x80:
+			r.EightBit = true
+		}
+	}
+	if n := len(raw) - lineStart; n > r.Longest {
+		r.Longest = n
+	}
+	return r
+}
+
+// FuzzScanLines holds ScanLines to the byte-by-byte scan.
+func FuzzScanLines(f *testing.F) {
+	for _, s := range []string{"", "a\r\nb\r\n", "12345678\r\n12345678", "1234567\r\n", "bare\nlf", "bare\rcr", "nul\x00byte",
+		"high\xe9", strings.Repeat("x", 1200) + "\r\n" + strings.Repeat("y", 7), "\r", "\n", "abcdefg\r", "abcdefgh\n\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		if got, want := ScanLines(raw), scanLinesByByte(raw); got != want {
+			t.Fatalf("ScanLines(%q) = %+v, byte by byte %+v", raw, got, want)
+		}
+	})
+}
