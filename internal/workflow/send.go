@@ -107,7 +107,7 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 		}
 		headers = hdrs
 		if prep, err = s.prepareSend(ctx, r, d, st, c, tracked, headers); err != nil {
-			return refused(s, r, st, err)
+			return s.refused(r, st, err)
 		}
 		if ds := prep.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
 			b.tracked[[2]string{r.OrgID, campaign}] = true
@@ -117,11 +117,11 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 	}
 	if prep == nil {
 		if prep, err = s.prepareSend(ctx, r, d, st, c, rendered, headers); err != nil {
-			return refused(s, r, st, err)
+			return s.refused(r, st, err)
 		}
 	}
 	if err := b.senderAllowed(ctx, prep, d.Sender.Address); err != nil {
-		return refused(s, r, st, err)
+		return s.refused(r, st, err)
 	}
 	ps := &pendingSend{prep: prep, workflow: r.WorkflowID, step: st.ID, history: -1}
 	b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
@@ -149,7 +149,7 @@ func (s *Service) prepareSend(ctx context.Context, r *store.WorkflowRunRow, d *D
 // domain no longer verified, a rendered part too large: validation that
 // wrote nothing) into the contact leaving; any other error fails the
 // batch.
-func refused(s *Service, r *store.WorkflowRunRow, st *Step, err error) (result, error) {
+func (s *Service) refused(r *store.WorkflowRunRow, st *Step, err error) (result, error) {
 	var fe *message.FieldError
 	var fes message.FieldErrors
 	switch {
