@@ -114,6 +114,7 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 	n := benchContacts(b)
 	data := genContacts(b, n)
 	e := setup(b, storetest.Default(), func(o *campaign.Options) { o.BatchSize, o.Chunk = 500, 50 })
+	e.clock.moving()
 	e.importWorkload(b, data)
 	e.tpl = e.template(workloadTemplate(b))
 	ctx := context.Background()
