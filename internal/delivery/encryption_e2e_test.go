@@ -309,10 +309,27 @@ func (e *encWorld) openPortal(rcpt, phi string, pdf []byte) (string, *browser) {
 	t.Helper()
 	notice := waitMail(t, e.sink, rcpt, 0, isNotice)
 	text := textOf(t, notice.Data)
+	// What a reader sees: every header field but the DKIM signatures, and
+	// the decoded text without the link's token (both random base64, in
+	// which a short word like "mrn" turns up by chance once in a few
+	// hundred runs, ignoring case).
+	readable := linkRE.ReplaceAllString(text, "/portal/m/TOKEN")
+	if p, err := message.Inspect(notice.Data, message.Limits{}); err == nil {
+		for _, h := range p.Header {
+			if !strings.EqualFold(h.Name, "DKIM-Signature") {
+				readable += "\n" + h.Name + ": " + h.Value
+			}
+		}
+	} else {
+		t.Fatalf("inspect the notification: %v", err)
+	}
 	for _, leak := range []string{phi, "biopsy", "malignancy", "pathology", "MRN"} {
-		if strings.Contains(strings.ToLower(string(notice.Data)+text), strings.ToLower(leak)) {
+		if strings.Contains(strings.ToLower(readable), strings.ToLower(leak)) {
 			t.Fatalf("the notification carries %q:\n%s", leak, notice.Data)
 		}
+	}
+	if bytes.Contains(notice.Data, []byte(phi)) {
+		t.Fatalf("the raw notification carries the canary:\n%s", notice.Data)
 	}
 	mt := linkRE.FindStringSubmatch(text)
 	if mt == nil || !strings.Contains(text, "Riverside Clinic") {
