@@ -9,9 +9,11 @@ import (
 // Load opens the organization's contacts among ids (PHI included), keyed by
 // id; ids of deleted contacts and of other organizations are absent. It is
 // a system read like Scan — not audited contact by contact, for the
-// campaign engine, which audits what it sends — and reads the contacts as
-// they are now, so a status, suppression or consent changed since a
-// campaign was prepared is what counts.
+// campaign and workflow engines, which audit what they send, and what it
+// yields must not reach a person unmasked. It reads the contacts as they
+// are now, from the read pool (no contact row is locked), so a status,
+// suppression or consent changed since a campaign was prepared or a
+// workflow step was reached is what counts.
 func (s *Service) Load(ctx context.Context, orgID string, ids []string) (map[string]Contact, error) {
 	if len(ids) == 0 {
 		return map[string]Contact{}, nil

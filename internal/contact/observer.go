@@ -40,35 +40,6 @@ func (s *Service) notifyJoined(ctx context.Context, tx *store.Tx, orgID, listID 
 	return s.observer.ListJoined(ctx, tx, orgID, listID, contactIDs)
 }
 
-// OpenByID returns the organization's contacts among ids, opened (PHI
-// included), keyed by id; ids of other organizations or deleted contacts
-// are absent. It is the system's read for workflow steps (rendering a
-// message, testing a condition), like Scan: not audited contact by
-// contact, and what it yields must not reach a person unmasked. q should
-// be the read pool, so that no contact row is locked.
-func (s *Service) OpenByID(ctx context.Context, q store.Querier, orgID string, ids []string) (map[string]Contact, error) {
-	out := make(map[string]Contact, len(ids))
-	if len(ids) == 0 {
-		return out, nil
-	}
-	sch, err := loadSchema(ctx, q, orgID)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := store.ContactsByID(ctx, q, orgID, ids)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := s.openRows(ctx, q, sch, rows)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range cs {
-		out[c.ID] = c
-	}
-	return out, nil
-}
-
 func (s *Service) notifyChanged(ctx context.Context, tx *store.Tx, orgID string, contactIDs []string) error {
 	if s.observer == nil || len(contactIDs) == 0 {
 		return nil

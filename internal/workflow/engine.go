@@ -139,7 +139,7 @@ func (b *batch) loadContacts(ctx context.Context, rows []store.WorkflowRunRow) e
 		ids[r.OrgID] = append(ids[r.OrgID], r.ContactID)
 	}
 	for org, list := range ids {
-		cs, err := b.s.deps.Contacts.OpenByID(ctx, b.s.deps.DB.Reader(), org, list)
+		cs, err := b.s.deps.Contacts.Load(ctx, org, list)
 		if err != nil {
 			return err
 		}
