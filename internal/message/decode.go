@@ -1,31 +1,36 @@
 package message
 
 import (
+	"bytes"
 	"encoding/base64"
 	"fmt"
 	"io"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 
 	"golang.org/x/text/encoding/htmlindex"
 )
 
-// transferDecoder returns a reader that undoes the Content-Transfer-Encoding
-// (RFC 2045 section 6). identity is true when there is nothing to undo. An
-// unknown encoding is passed through undecoded and reported with known
-// false.
-func transferDecoder(cte string, r io.Reader) (_ io.Reader, identity, known bool) {
+// transferDecode undoes a body's Content-Transfer-Encoding (RFC 2045
+// section 6), reading at most room+1 decoded bytes where decoding can grow
+// (a caller refuses more than room). 7bit, 8bit and binary bodies come back
+// as they are; an unknown encoding is passed through undecoded and
+// reported with known false. A decoding error comes with what was decoded
+// before it.
+func transferDecode(cte string, body []byte, room int) (_ []byte, known bool, err error) {
 	switch strings.ToLower(strings.TrimSpace(cte)) {
 	case "", "7bit", "8bit", "binary":
-		return r, true, true
+		return body, true, nil
 	case "quoted-printable":
-		return quotedprintable.NewReader(r), false, true
+		data, err := decodeQP(body) // never longer than body
+		return data, true, err
 	case "base64":
 		// RFC 2045 section 6.8: characters outside the alphabet are ignored.
-		return base64.NewDecoder(base64.StdEncoding, &base64Filter{r: r}), false, true
+		r := base64.NewDecoder(base64.StdEncoding, &base64Filter{r: bytes.NewReader(body)})
+		data, err := io.ReadAll(io.LimitReader(r, int64(room)+1))
+		return data, true, err
 	}
-	return r, true, false
+	return body, false, nil
 }
 
 // base64Filter drops every byte that is not in the base64 alphabet or "=",

@@ -2,7 +2,6 @@ package message
 
 import (
 	"bytes"
-	"io"
 	"mime"
 	"strconv"
 	"strings"
@@ -163,30 +162,10 @@ func (p partHeader) Get(name string) string { return p[strings.ToLower(name)] }
 // read transfer-decodes a body within the content budget.
 func (w *walker) read(cte string, body []byte) ([]byte, error) {
 	room := w.lim.MaxContentBytes - w.content
-	if strings.EqualFold(strings.TrimSpace(cte), "quoted-printable") {
-		data, err := decodeQP(body) // never longer than body, which is bounded already
-		if len(data) > room {
-			return nil, ErrContentTooLarge
-		}
-		w.content += len(data)
-		if err != nil {
-			w.defect(defectDecode)
-			w.p.incomplete = true
-		}
-		return data, nil
-	}
-	r, identity, known := transferDecoder(cte, bytes.NewReader(body))
+	data, known, err := transferDecode(cte, body, room)
 	if !known {
 		w.defect(defectEncoding)
 	}
-	if identity {
-		if len(body) > room {
-			return nil, ErrContentTooLarge
-		}
-		w.content += len(body)
-		return body, nil
-	}
-	data, err := io.ReadAll(io.LimitReader(r, int64(room)+1))
 	if len(data) > room {
 		return nil, ErrContentTooLarge
 	}
