@@ -129,22 +129,12 @@ func SettleCampaignRecipients(ctx context.Context, tx *Tx, orgID, campaignID str
 			WHERE org_id = ? AND campaign_id = ? AND contact_id IN (` + in.String() + `) AND state = 'pending'
 			AND EXISTS (SELECT 1 FROM campaigns c WHERE c.org_id = ? AND c.id = ? AND c.state = 'sending' AND c.epoch = ?)
 			RETURNING contact_id`
-		rows, err := tx.Query(ctx, query, args...)
+		ids, err := queryIDs(ctx, tx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("settle campaign recipients: %w", err)
 		}
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("settle campaign recipients: %w", err)
-			}
+		for _, id := range ids {
 			out[id] = true
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, fmt.Errorf("settle campaign recipients: %w", mapError(err))
 		}
 	}
 	return out, nil

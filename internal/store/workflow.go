@@ -172,20 +172,11 @@ func SetWorkflowTriggers(ctx context.Context, tx *Tx, orgID, workflowID string, 
 
 // TriggeredWorkflows lists the active workflows a (kind, key) starts.
 func TriggeredWorkflows(ctx context.Context, q Querier, orgID, kind, key string) ([]string, error) {
-	rows, err := q.Query(ctx, `SELECT workflow_id FROM workflow_triggers WHERE org_id = ? AND kind = ? AND key = ? ORDER BY workflow_id`, orgID, kind, key)
+	ids, err := queryIDs(ctx, q, `SELECT workflow_id FROM workflow_triggers WHERE org_id = ? AND kind = ? AND key = ? ORDER BY workflow_id`, orgID, kind, key)
 	if err != nil {
 		return nil, fmt.Errorf("find triggered workflows: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, mapError(err)
-		}
-		out = append(out, id)
-	}
-	return out, mapError(rows.Err())
+	return ids, nil
 }
 
 // TriggersOfKind lists every (organization, key, workflow) of a kind: the
