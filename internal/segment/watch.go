@@ -109,7 +109,7 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 	case err != nil:
 		return res, err
 	}
-	primed := !watch.PrimedAt.IsZero() && watch.Version == row.Version
+	primed := !watch.PrimedAt.IsZero() && watch.Version == row.Version // a row exists and took this version's baseline
 	res.Segments = 1
 	if !primed {
 		res.Baselines = 1
@@ -190,7 +190,7 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 	if err := flush(); err != nil {
 		return res, err
 	}
-	watch.SweptAt, watch.Members = now, res.Members
+	watch.SweptAt = now
 	return res, s.deps.DB.Tx(ctx, func(tx *store.Tx) error { return store.PutSegmentWatch(ctx, tx, watch) })
 }
 

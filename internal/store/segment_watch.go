@@ -15,7 +15,6 @@ type SegmentWatchRow struct {
 	Version          int
 	PrimedAt         time.Time
 	SweptAt          time.Time
-	Members          int64
 }
 
 // GetSegmentWatch reads a segment's watch row: ErrNotFound when the
@@ -23,8 +22,8 @@ type SegmentWatchRow struct {
 func GetSegmentWatch(ctx context.Context, q Querier, orgID, segmentID string) (SegmentWatchRow, error) {
 	r := SegmentWatchRow{OrgID: orgID, SegmentID: segmentID}
 	var primed, swept int64
-	err := Scan(q.QueryRow(ctx, `SELECT version, primed_at, swept_at, members FROM segment_watches WHERE org_id = ? AND segment_id = ?`,
-		orgID, segmentID), &r.Version, &primed, &swept, &r.Members)
+	err := Scan(q.QueryRow(ctx, `SELECT version, primed_at, swept_at FROM segment_watches WHERE org_id = ? AND segment_id = ?`,
+		orgID, segmentID), &r.Version, &primed, &swept)
 	if err != nil {
 		return r, fmt.Errorf("segment watch %s/%s: %w", orgID, segmentID, err)
 	}
@@ -34,10 +33,10 @@ func GetSegmentWatch(ctx context.Context, q Querier, orgID, segmentID string) (S
 
 // PutSegmentWatch inserts or replaces a segment's watch row.
 func PutSegmentWatch(ctx context.Context, tx *Tx, r SegmentWatchRow) error {
-	_, err := tx.Exec(ctx, `INSERT INTO segment_watches (org_id, segment_id, version, primed_at, swept_at, members) VALUES (?, ?, ?, ?, ?, ?)
+	_, err := tx.Exec(ctx, `INSERT INTO segment_watches (org_id, segment_id, version, primed_at, swept_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (org_id, segment_id) DO UPDATE SET version = excluded.version, primed_at = excluded.primed_at,
-		swept_at = excluded.swept_at, members = excluded.members`,
-		r.OrgID, r.SegmentID, r.Version, Micros(r.PrimedAt), Micros(r.SweptAt), r.Members)
+		swept_at = excluded.swept_at`,
+		r.OrgID, r.SegmentID, r.Version, Micros(r.PrimedAt), Micros(r.SweptAt))
 	if err != nil {
 		return fmt.Errorf("put segment watch %s/%s: %w", r.OrgID, r.SegmentID, err)
 	}
@@ -46,7 +45,7 @@ func PutSegmentWatch(ctx context.Context, tx *Tx, r SegmentWatchRow) error {
 
 // SegmentWatches lists every watched segment of the installation.
 func SegmentWatches(ctx context.Context, q Querier) ([]SegmentWatchRow, error) {
-	rows, err := q.Query(ctx, `SELECT org_id, segment_id, version, primed_at, swept_at, members FROM segment_watches ORDER BY org_id, segment_id`)
+	rows, err := q.Query(ctx, `SELECT org_id, segment_id, version, primed_at, swept_at FROM segment_watches ORDER BY org_id, segment_id`)
 	if err != nil {
 		return nil, fmt.Errorf("list segment watches: %w", err)
 	}
@@ -55,7 +54,7 @@ func SegmentWatches(ctx context.Context, q Querier) ([]SegmentWatchRow, error) {
 	for rows.Next() {
 		var r SegmentWatchRow
 		var primed, swept int64
-		if err := rows.Scan(&r.OrgID, &r.SegmentID, &r.Version, &primed, &swept, &r.Members); err != nil {
+		if err := rows.Scan(&r.OrgID, &r.SegmentID, &r.Version, &primed, &swept); err != nil {
 			return nil, mapError(err)
 		}
 		r.PrimedAt, r.SweptAt = FromMicros(primed), FromMicros(swept)

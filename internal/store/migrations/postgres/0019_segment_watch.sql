@@ -16,7 +16,6 @@ CREATE TABLE segment_watches (
     version    INTEGER NOT NULL,
     primed_at  BIGINT NOT NULL,
     swept_at   BIGINT NOT NULL,
-    members    BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, segment_id)
 );
 

@@ -16,7 +16,6 @@ CREATE TABLE segment_watches (
     version    INTEGER NOT NULL,
     primed_at  INTEGER NOT NULL,
     swept_at   INTEGER NOT NULL,
-    members    INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (org_id, segment_id)
 ) WITHOUT ROWID;
 
