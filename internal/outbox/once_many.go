@@ -9,6 +9,11 @@ import (
 	"github.com/carepost/carepost/internal/store"
 )
 
+// ErrRace means another writer committed a message with the same
+// idempotency key while tx ran: roll tx back and retry it (the retry finds
+// the winner's message and answers it as a duplicate).
+var ErrRace = errors.New("outbox: a concurrent submission took the idempotency key; retry the transaction")
+
 // PrepareOnce is Prepare for a submission that carries an idempotency key
 // (a workflow step's message): validated, built and decided without
 // writing, to be committed with others by CommitManyOnceTx.
@@ -32,8 +37,12 @@ func (o *Outbox) SenderAllowedTx(ctx context.Context, tx *store.Tx, p *Prepared)
 	return o.checkSender(ctx, tx, p.s.OrgID, p.p)
 }
 
-// CommitManyOnceTx is SubmitOnceTx for many prepared submissions of one
-// organization, sharing the statements as CommitManyTx does. Keys already
+// CommitManyOnceTx writes prepared submissions of one organization that
+// carry idempotency keys, for sources whose own state change must commit
+// with the messages or not at all (a workflow batch: a step moves on if
+// and only if its message is queued) and which may run the same work
+// again after a crash. It shares the statements as CommitManyTx does
+// (call EnsureOrg once before). Keys already
 // held by a message answer that message (Result.Duplicate) and write
 // nothing; a key held with another request is ErrIdempotencyMismatch; a
 // key taken by a concurrent transaction is ErrRace (roll back and retry).

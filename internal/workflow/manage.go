@@ -129,7 +129,7 @@ func (s *Service) Activate(ctx context.Context, a Actor, workflowID string) (Wor
 	// transaction of its own (on SQLite a transaction inside the engine's
 	// would wait for the single writer the engine holds).
 	if s.deps.Mailer != nil {
-		if err := s.deps.Mailer.Ready(ctx, a.orgID); err != nil {
+		if err := s.deps.Mailer.EnsureOrg(ctx, a.orgID); err != nil {
 			return Workflow{}, err
 		}
 	}

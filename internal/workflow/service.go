@@ -41,7 +41,9 @@ type Mailer interface {
 	// CommitManyOnceTx writes prepared messages of one organization in tx,
 	// answering keys already used with their messages.
 	CommitManyOnceTx(ctx context.Context, tx *store.Tx, ps []*outbox.Prepared) ([]outbox.Result, error)
-	Ready(ctx context.Context, orgID string) error
+	// EnsureOrg creates what an organization's messages need (its
+	// blind-index key) outside the engine's transactions.
+	EnsureOrg(ctx context.Context, orgID string) error
 }
 
 // Deps are the services a Service uses.
