@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,30 +14,15 @@ import (
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/password"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-// clock is a settable time source shared by the service, the keyring and
-// the audit log.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is a real carepost core (store, keyring, audit log) on one driver with
 // an auth service on a fake clock.
@@ -68,7 +52,7 @@ func setup(t *testing.T, d store.Driver) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{t: time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)}
+	clk := clocktest.New(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC))
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: clk.Now})
 	if err != nil {
 		t.Fatalf("open app: %v", err)

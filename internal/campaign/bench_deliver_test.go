@@ -90,7 +90,7 @@ func benchDeliver(b *testing.B, alg string) {
 		app:    app.Options{DNSServers: []string{dnsSrv.Addr()}, Signers: sg},
 		verify: dnsSrv.AddTXT,
 	})
-	e.clock.moving()
+	benchClock(e.clock)
 	e.importWorkload(b, data)
 	e.tpl = e.template(workloadTemplate(b))
 	ctx := context.Background()

@@ -4,15 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/campaign"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/message"
@@ -24,40 +23,8 @@ import (
 	"github.com/carepost/carepost/internal/tracking"
 )
 
-// clock is the node's settable clock (River and TLS use the real time).
-// With tick set (the benchmarks), every reading moves it on by tick, as
-// real time moves while work is done: ids carry their creation
-// millisecond, and a clock that stands still makes a whole run's ids
-// share one, so every insert lands at a random place in the indexes.
-type clock struct {
-	mu   sync.Mutex
-	now  time.Time
-	tick time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(c.tick)
-	return c.now
-}
-
-// moving makes the clock tick for a benchmark, unless
-// CAREPOST_BENCH_FROZEN_CLOCK is set.
-func (c *clock) moving() {
-	if os.Getenv("CAREPOST_BENCH_FROZEN_CLOCK") != "" {
-		return
-	}
-	c.mu.Lock()
-	c.tick = time.Microsecond
-	c.mu.Unlock()
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is a real carepost core (app.Open: store, keyring, contacts,
 // templates, tracking, outbox, delivery in demo mode) with one
@@ -114,7 +81,7 @@ func setupWith(t testing.TB, d store.Driver, so setupOptions) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, clock: &clock{now: time.Now()}}
+	e := &env{t: t, clock: clocktest.New(time.Now())}
 	so.app.Clock = e.clock.Now
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), so.app)
 	if err != nil {

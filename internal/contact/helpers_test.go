@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/jobs"
 	"github.com/carepost/carepost/internal/keyring"
@@ -24,23 +24,8 @@ import (
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is the real core the contact service runs on — store, keyring, blind
 // index, audit log, job client (not started: tests run imports with
@@ -66,7 +51,7 @@ func setup(t testing.TB, d store.Driver, edit func(*contact.Options)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{clock: &clock{now: time.Now().UTC()}, url: storetest.URL(t, d), kek: kek, orgA: "org_riverside", orgB: "org_lakeside"}
+	e := &env{clock: clocktest.New(time.Now().UTC()), url: storetest.URL(t, d), kek: kek, orgA: "org_riverside", orgB: "org_lakeside"}
 	e.open(t, edit)
 	ctx := context.Background()
 	err = e.db.Tx(ctx, func(tx *store.Tx) error {

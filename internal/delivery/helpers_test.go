@@ -21,6 +21,7 @@ import (
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/delivery"
 	"github.com/carepost/carepost/internal/message"
@@ -35,24 +36,8 @@ import (
 // real sender-domain check against the loopback DNS server.
 const senderDomain = "clinic.test"
 
-// clock is the node's settable clock: queue times follow it, so a test can
-// jump past retry delays and lifetimes (River and TLS use the real time).
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // node is one carepost node of a test.
 type node struct {
@@ -104,7 +89,7 @@ func (w *world) startNode(o nodeOptions) *node {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	n := &node{t: t, w: w, clock: &clock{now: time.Now()}}
+	n := &node{t: t, w: w, clock: clocktest.New(time.Now())}
 	a, err := app.Open(context.Background(), cfg, testLogger(),
 		app.Options{Clock: n.clock.Now, DNSServers: []string{w.dns.Addr()}, Signers: o.signers})
 	if err != nil {

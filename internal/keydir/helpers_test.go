@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/blindindex"
 	"github.com/carepost/carepost/internal/blob"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/store"
@@ -25,23 +25,8 @@ import (
 	"github.com/carepost/carepost/internal/testpki"
 )
 
-// clock is a settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // core is the real services the directory runs on.
 type core struct {
@@ -70,7 +55,7 @@ func (e *env) actor(org string) keydir.Actor { return keydir.System(org, "test")
 func setup(t *testing.T, d store.Driver, resolver keydir.IPResolver, edit func(*keydir.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{now: time.Now()}
+	c := clocktest.New(time.Now())
 	db := storetest.Open(t, d)
 	kek, err := keyring.GenerateKeyset()
 	if err != nil {

@@ -6,13 +6,13 @@ import (
 	"log/slog"
 	"math"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/segment"
@@ -20,16 +20,8 @@ import (
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is a real carepost core (store, keyring, audit, contacts, segments)
 // on one driver with two organizations.
@@ -55,7 +47,7 @@ func setup(t testing.TB, d store.Driver) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{clock: &clock{now: time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{clock: clocktest.New(time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC))}
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)

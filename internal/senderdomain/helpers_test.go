@@ -15,6 +15,7 @@ import (
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/dkim"
 	"github.com/carepost/carepost/internal/dns/dnstest"
@@ -33,10 +34,8 @@ type env struct {
 	clock      *clock
 }
 
-type clock struct{ now time.Time }
-
-func (c *clock) Now() time.Time          { return c.now }
-func (c *clock) Advance(d time.Duration) { c.now = c.now.Add(d) }
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // setup opens the App; edit adjusts the configuration first.
 func setup(t *testing.T, d store.Driver, edit func(*config.Config)) *env {
@@ -53,7 +52,7 @@ func setup(t *testing.T, d store.Driver, edit func(*config.Config)) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{dns: dnstest.New(t), clock: &clock{now: time.Now()}}
+	e := &env{dns: dnstest.New(t), clock: clocktest.New(time.Now())}
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler),
 		app.Options{Clock: e.clock.Now, DNSServers: []string{e.dns.Addr()}})
 	if err != nil {

@@ -33,9 +33,7 @@ func BenchmarkJourney(b *testing.B) {
 	for range b.N {
 		e := setup(b, storetest.Default())
 		if os.Getenv("WORKFLOW_BENCH_FROZEN_CLOCK") == "" {
-			e.clock.mu.Lock()
-			e.clock.tick = time.Microsecond // time passes while the engine works (see clock)
-			e.clock.mu.Unlock()
+			e.clock.Tick(time.Microsecond) // time passes while the engine works (clocktest.Clock.Tick)
 		}
 		welcome := e.template("Welcome", "Welcome to the program",
 			`<html><body><p>Hello {{ .Contact.FirstName | default "there" }},</p>`+strings.Repeat(`<p>Thank you for joining the program.</p>`, 20)+

@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/keyring"
@@ -25,35 +25,8 @@ import (
 	"github.com/carepost/carepost/internal/workflow"
 )
 
-// clock is a settable fake clock. With tick set, every reading moves it
-// on by tick, as real time moves while work is done (the benchmark uses
-// it: ids carry their creation millisecond, and a clock that never moves
-// makes a whole phase's ids share one, so every insert lands at a random
-// place in the indexes instead of at their end).
-type clock struct {
-	mu   sync.Mutex
-	now  time.Time
-	tick time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(c.tick)
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is a real carepost core (store, keyring, audit, contacts, outbox,
 // policy, events) on one driver with a fake clock, an organization with a
@@ -91,7 +64,7 @@ func setupWith(t testing.TB, d store.Driver, edit func(*config.Config)) *env {
 		edit(cfg)
 	}
 	cfg.Resolve()
-	c := &clock{now: start}
+	c := clocktest.New(start)
 	ctx := context.Background()
 	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler), app.Options{Clock: c.Now})
 	if err != nil {

@@ -10,13 +10,13 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/auth"
+	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/demo"
 	"github.com/carepost/carepost/internal/senderdomain"
@@ -24,23 +24,8 @@ import (
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-// clock is the node's settable clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// clock is the shared fake clock.
+type clock = clocktest.Clock
 
 // env is a running node in demo mode (outbound mail is captured in the
 // demo inbox, nothing leaves loopback) with one organization.
@@ -69,7 +54,7 @@ func setup(t *testing.T, d store.Driver) *env {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{now: time.Now()}
+	c := clocktest.New(time.Now())
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler), app.Options{Clock: c.Now})
 	if err != nil {
 		t.Fatal(err)
