@@ -21,6 +21,7 @@ import (
 	"github.com/carepost/carepost/internal/smtptest"
 	"github.com/carepost/carepost/internal/store/storetest"
 	"github.com/carepost/carepost/internal/testpki"
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // signers signs every message with one key, or not at all (nil): the
@@ -102,7 +103,7 @@ func benchDeliver(b *testing.B, alg string) {
 	}
 	e.run()
 	b.ResetTimer()
-	start, cpu0 := time.Now(), cpuTime()
+	start, cpu0 := time.Now(), workload.CPUTime()
 	if _, err := e.a.Campaigns.Send(ctx, e.admin(), c.ID); err != nil {
 		b.Fatal(err)
 	}
@@ -128,7 +129,7 @@ func benchDeliver(b *testing.B, alg string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	elapsed, cpu := time.Since(start), cpuTime()-cpu0
+	elapsed, cpu := time.Since(start), workload.CPUTime()-cpu0
 	b.StopTimer()
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(sent)/enqueued.Seconds(), "enqueued-msgs/s")

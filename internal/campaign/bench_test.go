@@ -4,13 +4,10 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,15 +17,6 @@ import (
 	"github.com/carepost/carepost/internal/workload"
 )
 
-// The standard workload (/work/shared/workload, or CAREPOST_WORKLOAD):
-// gen-contacts.py's contacts and campaign.html.
-func workloadDir() string {
-	if d := os.Getenv("CAREPOST_WORKLOAD"); d != "" {
-		return d
-	}
-	return "/work/shared/workload"
-}
-
 func benchContacts(b *testing.B) int {
 	if v, err := strconv.Atoi(os.Getenv("CAREPOST_BENCH_CONTACTS")); err == nil && v > 0 {
 		return v
@@ -36,10 +24,10 @@ func benchContacts(b *testing.B) int {
 	return 20000
 }
 
-// genContacts runs gen-contacts.py n --seed 7.
+// genContacts runs the standard generator for n contacts.
 func genContacts(b *testing.B, n int) []byte {
 	b.Helper()
-	out, err := exec.Command("python3", filepath.Join(workloadDir(), "gen-contacts.py"), strconv.Itoa(n), "--seed", "7").Output()
+	out, err := workload.Contacts(n)
 	if err != nil {
 		b.Skipf("standard workload not available: %v", err)
 	}
@@ -74,9 +62,7 @@ func (e *env) importWorkload(b *testing.B, data []byte) {
 		}
 	}
 	imp, err := e.a.Contacts.CreateImport(ctx, e.actor(), contact.ImportRequest{ListID: e.list,
-		Mapping: map[string]string{"email": "email", "first_name": "first_name", "last_name": "last_name", "phone": "phone",
-			"birth_date": "birth_date", "timezone": "timezone", "condition": "condition", "last_visit": "last_visit",
-			"insurance_status": "insurance_status", "plan": "plan", "zip": "zip", "marketing_consent": contact.ConsentColumn},
+		Mapping: workload.Mapping(contact.ConsentColumn),
 		Consent: &contact.Authorization{Method: contact.Electronic, TextVersion: "mkt-auth-2026", ExpiresAt: e.clock.Now().AddDate(2, 0, 0)}})
 	if err != nil {
 		b.Fatal(err)
@@ -122,7 +108,7 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		c := e.create(nil)
-		start, cpu0 := time.Now(), cpuTime()
+		start, cpu0 := time.Now(), workload.CPUTime()
 		c, err := e.svc.Send(ctx, e.admin(), c.ID)
 		if err != nil {
 			b.Fatal(err)
@@ -130,12 +116,12 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 		if err := e.svc.Prepare(ctx, e.org, c.ID); err != nil {
 			b.Fatal(err)
 		}
-		prepared, prepCPU := time.Since(start), cpuTime()-cpu0
+		prepared, prepCPU := time.Since(start), workload.CPUTime()-cpu0
 		c = e.get(c.ID)
 		if c.Targeted != int64(n) {
 			b.Fatalf("targeted %d of %d", c.Targeted, n)
 		}
-		start, cpu0 = time.Now(), cpuTime()
+		start, cpu0 = time.Now(), workload.CPUTime()
 		epoch := e.epoch(c.ID)
 		next := make(chan int)
 		var wg sync.WaitGroup
@@ -153,7 +139,7 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 		}
 		close(next)
 		wg.Wait()
-		enqueued, enqCPU := time.Since(start), cpuTime()-cpu0
+		enqueued, enqCPU := time.Since(start), workload.CPUTime()-cpu0
 		rep := e.report(c.ID, e.admin())
 		if rep.Pending.N != 0 || e.get(c.ID).State != campaign.Completed {
 			b.Fatalf("not completed: %+v", rep)
@@ -166,15 +152,6 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 	}
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(0, "ns/op")
-}
-
-// cpuTime is the process's user and system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // peakRSS is the process's peak resident set (VmHWM), in bytes.

@@ -13,6 +13,7 @@ import (
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/workload"
 )
 
 const canaryName = "Qzxwvcanary"
@@ -168,14 +169,7 @@ func TestBadCSVReportsWithoutValuesAndChangesNothing(t *testing.T) {
 	})
 }
 
-func workloadMapping() map[string]string {
-	m := map[string]string{"marketing_consent": contact.ConsentColumn}
-	for _, k := range []string{"email", "first_name", "last_name", "phone", "birth_date", "timezone", "condition",
-		"last_visit", "insurance_status", "plan", "zip"} {
-		m[k] = k
-	}
-	return m
-}
+func workloadMapping() map[string]string { return workload.Mapping(contact.ConsentColumn) }
 
 func TestImportResumesAfterACrash(t *testing.T) {
 	t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/carepost/carepost/internal/dkim"
 	"github.com/carepost/carepost/internal/smtptest"
 	"github.com/carepost/carepost/internal/store/storetest"
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // algSigners signs every message with one algorithm's key: the seam the
@@ -84,7 +84,7 @@ func benchDelivery(b *testing.B, alg dkim.Algorithm, drain bool) {
 	close(next)
 	wg.Wait()
 	accepted := time.Since(start)
-	cpu0 := cpuTime()
+	cpu0 := workload.CPUTime() // the sink runs in this process too, so its CPU counts
 	if drain {
 		start = time.Now()
 		n.start()
@@ -95,7 +95,7 @@ func benchDelivery(b *testing.B, alg dkim.Algorithm, drain bool) {
 	if drain {
 		// CPU per message is what contention from other processes on the
 		// machine does not change; the rates are wall-clock figures.
-		b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
+		b.ReportMetric(float64((workload.CPUTime()-cpu0).Microseconds())/float64(b.N), "cpu-µs/msg")
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "delivered/s")
 	b.ReportMetric(float64(b.N)/accepted.Seconds(), "accepted/s")
@@ -120,14 +120,4 @@ func waitTransactions(b *testing.B, sink *smtptest.Sink, n int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// cpuTime is the process's user and system CPU time so far (it includes
-// the sink, which runs in this process too).
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

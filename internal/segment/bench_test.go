@@ -4,16 +4,14 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store/storetest"
+	stdworkload "github.com/carepost/carepost/internal/workload"
 )
 
 // BenchmarkSegment is the standard segment-1m run (docs/BENCHMARKS.md):
@@ -57,7 +55,7 @@ func BenchmarkSegment(b *testing.B) {
 		}
 		b.Run(c.name, func(b *testing.B) {
 			var members int
-			cpu0 := cpuTime()
+			cpu0 := stdworkload.CPUTime()
 			start := time.Now()
 			for b.Loop() {
 				members = 0
@@ -68,7 +66,7 @@ func BenchmarkSegment(b *testing.B) {
 					members++
 				}
 			}
-			elapsed, cpu := time.Since(start), cpuTime()-cpu0
+			elapsed, cpu := time.Since(start), stdworkload.CPUTime()-cpu0
 			total := float64(n) * float64(b.N)
 			b.ReportMetric(total/elapsed.Seconds(), "contacts/s")
 			b.ReportMetric(float64(cpu.Microseconds())/total, "cpu-µs/contact")
@@ -77,32 +75,14 @@ func BenchmarkSegment(b *testing.B) {
 	}
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 // workloadCSV runs the standard generator.
 func workloadCSV(b *testing.B, n int) []byte {
 	b.Helper()
-	dirs := []string{os.Getenv("CAREPOST_WORKLOAD_DIR"), filepath.Join("..", "..", "..", "shared", "workload"), "/work/shared/workload"}
-	for _, d := range dirs {
-		script := filepath.Join(d, "gen-contacts.py")
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(script); err != nil {
-			continue
-		}
-		out, err := exec.Command("python3", script, strconv.Itoa(n), "--seed", "7").Output()
-		if err != nil {
-			b.Fatalf("gen-contacts.py: %v", err)
-		}
-		return out
+	out, err := stdworkload.Contacts(n)
+	if err != nil {
+		b.Skipf("standard workload not available: %v", err)
 	}
-	b.Skip("gen-contacts.py not found: set CAREPOST_WORKLOAD_DIR")
-	return nil
+	return out
 }
 
 // workloadFields defines gen-contacts.py's columns in organization A, the
@@ -131,9 +111,7 @@ func (e *env) importCSV(b *testing.B, data []byte) {
 	ctx := context.Background()
 	a := contact.As(e.ownerA)
 	imp, err := e.app.Contacts.CreateImport(ctx, a, contact.ImportRequest{
-		Mapping: map[string]string{"email": "email", "first_name": "first_name", "last_name": "last_name", "phone": "phone",
-			"birth_date": "birth_date", "timezone": "timezone", "condition": "condition", "last_visit": "last_visit",
-			"insurance_status": "insurance_status", "plan": "plan", "zip": "zip", "marketing_consent": contact.ConsentColumn},
+		Mapping: stdworkload.Mapping(contact.ConsentColumn),
 		Consent: &contact.Authorization{Method: contact.Electronic, TextVersion: "mkt-auth-2026", ExpiresAt: e.clock.Now().AddDate(2, 0, 0)}})
 	if err != nil {
 		b.Fatal(err)
