@@ -116,7 +116,7 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 		watch.Version, watch.PrimedAt = row.Version, now
 	}
 
-	seen := &entryCursor{ctx: ctx, s: s, ref: ref}
+	seen := &entryCursor{s: s, ref: ref}
 	var add, drop []string
 	flush := func() error {
 		if len(add) == 0 && len(drop) == 0 {
@@ -152,7 +152,7 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 		}
 		res.Members++
 		for {
-			head, ok, err := seen.peek()
+			head, ok, err := seen.peek(ctx)
 			if err != nil {
 				return res, err
 			}
@@ -173,7 +173,7 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 		}
 	}
 	for {
-		head, ok, err := seen.peek()
+		head, ok, err := seen.peek(ctx)
 		if err != nil {
 			return res, err
 		}
@@ -199,7 +199,6 @@ func (s *Service) Sweep(ctx context.Context, ref Ref) (SweepResult, error) {
 // (an entry or a removal) is at or below the last id read, or the table
 // was read to its end, so no page ever returns the merge's own writes.
 type entryCursor struct {
-	ctx   context.Context
 	s     *Service
 	ref   Ref
 	buf   []string
@@ -207,9 +206,9 @@ type entryCursor struct {
 	done  bool
 }
 
-func (c *entryCursor) peek() (string, bool, error) {
+func (c *entryCursor) peek(ctx context.Context) (string, bool, error) {
 	if len(c.buf) == 0 && !c.done {
-		page, err := store.SegmentEntriesPage(c.ctx, c.s.deps.DB.Reader(), c.ref.OrgID, c.ref.SegmentID, c.after, sweepBatch)
+		page, err := store.SegmentEntriesPage(ctx, c.s.deps.DB.Reader(), c.ref.OrgID, c.ref.SegmentID, c.after, sweepBatch)
 		if err != nil {
 			return "", false, err
 		}
