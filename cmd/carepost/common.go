@@ -23,13 +23,7 @@ type configFlags struct {
 
 func addConfigFlags(fs *flag.FlagSet, e *env) *configFlags {
 	cf := &configFlags{sets: map[string]*string{}}
-	def := ""
-	for _, kv := range e.environ {
-		if v, ok := strings.CutPrefix(kv, "CAREPOST_CONFIG="); ok {
-			def = v
-		}
-	}
-	fs.StringVar(&cf.file, "config", def, "TOML configuration `file` (default $CAREPOST_CONFIG; none needed)")
+	fs.StringVar(&cf.file, "config", lookupEnv(e, "CAREPOST_CONFIG"), "TOML configuration `file` (default $CAREPOST_CONFIG; none needed)")
 	for _, f := range []struct{ flag, key, help string }{
 		{"data-dir", "data.dir", "folder for the SQLite database, key file and certificate (data.dir)"},
 		{"database-url", "database.url", "database: a SQLite path or postgres:// URL (database.url)"},
@@ -100,4 +94,15 @@ func openApp(ctx context.Context, e *env, cf *configFlags, opts app.Options) (*a
 		return nil, exitFailure, false
 	}
 	return a, 0, true
+}
+
+// lookupEnv is the value of the environment variable name in e, or "".
+func lookupEnv(e *env, name string) string {
+	v := ""
+	for _, kv := range e.environ {
+		if rest, ok := strings.CutPrefix(kv, name+"="); ok {
+			v = rest
+		}
+	}
+	return v
 }

@@ -3,9 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"runtime/pprof"
 
 	"github.com/carepost/carepost/internal/app"
 )
+
+// cpuProfileEnv names the file serve writes a Go CPU profile of its whole run
+// to, for benchmarking (docs/BENCHMARKS.md): an environment variable rather
+// than a configuration key, since it is a development knob and not a
+// setting of the product.
+const cpuProfileEnv = "CAREPOST_CPU_PROFILE"
 
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "serve [flags]", `
@@ -30,6 +38,13 @@ shuts down gracefully on SIGTERM or Ctrl-C.`)
 		return code
 	}
 	defer a.Close()
+	if path := lookupEnv(e, cpuProfileEnv); path != "" {
+		stop, err := startCPUProfile(path)
+		if err != nil {
+			return fail(e, "%v", err)
+		}
+		defer stop()
+	}
 	node, err := a.NewNode()
 	if err != nil {
 		return fail(e, "%v", err)
@@ -39,4 +54,17 @@ shuts down gracefully on SIGTERM or Ctrl-C.`)
 	}
 	fmt.Fprintln(e.stderr, "carepost: stopped")
 	return exitOK
+}
+
+// startCPUProfile profiles the process's CPU into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
