@@ -14,9 +14,10 @@ import (
 // ~12,000 rows/s (measured on a 2-core machine).
 //
 // Callers hand Do a function that writes inside a *Tx; Do returns once that
-// write is durably committed, or with its error. Each function runs inside
-// its own SAVEPOINT, so one caller's failure rolls back only its own writes
-// and its AfterCommit hooks, and the rest of the batch commits.
+// write is durably committed, or with its error. In a batch of several each
+// function runs inside its own SAVEPOINT, so one caller's failure rolls back
+// only its own writes and its AfterCommit hooks, and the rest of the batch
+// commits; a batch of one is a plain transaction.
 //
 // There is no waiting to fill a batch: a worker takes whatever is queued
 // (up to MaxBatch) and commits it; requests that arrive meanwhile form the
@@ -144,6 +145,20 @@ func (c *Committer) run() {
 // answered with the context's error and never run.
 func (c *Committer) commit(batch []*commitReq) {
 	results := make([]error, len(batch))
+	if len(batch) == 1 {
+		// Alone in its batch, a request needs no savepoint: its failure
+		// rolls back the transaction, which holds nothing else. A
+		// savepoint copies every page it changes into the statement
+		// journal first, which a large write (an import's batch of rows)
+		// pays for in full.
+		r := batch[0]
+		err := r.ctx.Err()
+		if err == nil {
+			err = c.db.Tx(context.Background(), func(tx *Tx) error { return r.fn(tx) })
+		}
+		r.done <- err
+		return
+	}
 	err := c.db.Tx(context.Background(), func(tx *Tx) error {
 		for i, r := range batch {
 			if err := r.ctx.Err(); err != nil {

@@ -75,6 +75,50 @@ func TestCommitterIsolatesFailuresAndRunsHooksOnlyForCommitted(t *testing.T) {
 	})
 }
 
+// One request at a time is a batch of one, which runs without a savepoint:
+// its failure must still leave nothing behind and run no hook.
+func TestCommitterAloneFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		c := store.NewCommitter(db, store.CommitterOptions{})
+		defer c.Close()
+		var hooks int
+		for i, fail := range []bool{false, true, false, true} {
+			err := c.Do(ctx, func(tx *store.Tx) error {
+				if err := insertOrg(ctx, tx, fmt.Sprintf("org_%d", i)); err != nil {
+					return err
+				}
+				tx.AfterCommit(func() { hooks++ })
+				if fail {
+					return insertOrg(ctx, tx, fmt.Sprintf("org_%d", i)) // a conflict after a write
+				}
+				return nil
+			})
+			if fail != (err != nil) || (fail && !errors.Is(err, store.ErrConflict)) {
+				t.Fatalf("request %d: err=%v, want failure=%v", i, err, fail)
+			}
+		}
+		var ids []string
+		rows, err := db.Reader().Query(ctx, `SELECT id FROM organizations ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
+		}
+		if fmt.Sprint(ids) != "[org_0 org_2]" || hooks != 2 {
+			t.Fatalf("committed %v with %d hooks, want [org_0 org_2] and 2", ids, hooks)
+		}
+	})
+}
+
 func TestCommitterAfterCloseRefuses(t *testing.T) {
 	t.Parallel()
 	db := storetest.Open(t, store.SQLite)

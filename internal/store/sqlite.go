@@ -51,6 +51,11 @@ func sqliteDSN(path string, readOnly bool) string {
 		// transaction, so a transaction never fails half way when it
 		// upgrades from reading to writing.
 		q.Set("_txlock", "immediate")
+		// The writer's page cache holds a large transaction's dirty pages
+		// (an import batch, a campaign's fan-out) until commit; at the
+		// default 2 MiB it spilled them into the WAL mid-transaction and
+		// re-read them. 64 MiB is a ceiling, filled only as pages are used.
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
