@@ -99,10 +99,7 @@ func (o *Outbox) writeMany(ctx context.Context, tx *store.Tx, items []pending) (
 	if err != nil {
 		return nil, err
 	}
-	if err := store.InsertRecipients(ctx, tx, rows); err != nil {
-		return nil, err
-	}
-	if err := store.SetRecipientPolicies(ctx, tx, orgID, recipientPolicies(rows, decisions)); err != nil {
+	if err := store.InsertRecipientsWithPolicies(ctx, tx, rows, recipientPolicies(rows, decisions)); err != nil {
 		return nil, err
 	}
 	evs := make([]event.Event, 0, len(rows))

@@ -146,20 +146,45 @@ const recipientColumns = `id, org_id, message_id, ord, kind, address, address_in
 
 // InsertRecipients writes a message's recipients in one statement.
 func InsertRecipients(ctx context.Context, tx *Tx, rows []RecipientRow) error {
+	return InsertRecipientsWithPolicies(ctx, tx, rows, nil)
+}
+
+// InsertRecipientsWithPolicies writes recipients with their policy
+// decisions in one statement: policies[i] is rows[i]'s (nil leaves the
+// columns at their defaults).
+func InsertRecipientsWithPolicies(ctx context.Context, tx *Tx, rows []RecipientRow, policies []RecipientPolicy) error {
 	if len(rows) == 0 {
 		return nil
 	}
+	if policies != nil && len(policies) != len(rows) {
+		return fmt.Errorf("insert recipients: %d policies for %d recipients", len(policies), len(rows))
+	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO recipients (` + recipientColumns + `) VALUES `)
-	args := make([]any, 0, len(rows)*21)
+	b.WriteString(`INSERT INTO recipients (` + recipientColumns)
+	width := 21
+	if policies != nil {
+		b.WriteString(`, policy_methods, policy_drop, policy_reasons, subject_flagged`)
+		width += 4
+	}
+	b.WriteString(`) VALUES `)
+	args := make([]any, 0, len(rows)*width)
 	for i, r := range rows {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?")
 		args = append(args, r.ID, r.OrgID, r.MessageID, r.Ord, r.Kind, r.Address, r.AddressIndex, r.Domain, r.State, r.Level, r.Rule,
 			r.Attempts, Micros(r.NextAttemptAt), Micros(r.LeaseUntil), r.LastCode, r.LastEnhanced, r.LastReason, r.Receipt,
 			r.DEKVersion, Micros(r.UpdatedAt), Micros(r.FinishedAt))
+		if policies != nil {
+			p := policies[i]
+			if p.ID != r.ID {
+				return fmt.Errorf("insert recipients: policy of %s given for %s", p.ID, r.ID)
+			}
+			b.WriteString(", ?, CAST(? AS BOOLEAN), ?, CAST(? AS BOOLEAN)")
+			args = append(args, p.Methods, p.Drop, p.Reasons, p.SubjectFlagged)
+		}
+		b.WriteString(")")
 	}
 	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
 		return fmt.Errorf("insert recipients: %w", err)

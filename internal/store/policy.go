@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -77,32 +76,6 @@ type RecipientPolicy struct {
 	Drop           bool
 	Reasons        string
 	SubjectFlagged bool
-}
-
-// SetRecipientPolicies records the decisions of recipients inserted in the
-// same transaction, in one statement (UPDATE … FROM VALUES, which SQLite
-// 3.33+ and PostgreSQL both run).
-func SetRecipientPolicies(ctx context.Context, tx *Tx, orgID string, list []RecipientPolicy) error {
-	if len(list) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	args := make([]any, 0, 5*len(list)+1)
-	b.WriteString(`UPDATE recipients SET policy_methods = v.column2, policy_drop = v.column3, policy_reasons = v.column4,
-		subject_flagged = v.column5 FROM (VALUES `)
-	for i, p := range list {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?, CAST(? AS BOOLEAN), ?, CAST(? AS BOOLEAN))")
-		args = append(args, p.ID, p.Methods, p.Drop, p.Reasons, p.SubjectFlagged)
-	}
-	b.WriteString(`) AS v WHERE recipients.id = v.column1 AND recipients.org_id = ?`)
-	args = append(args, orgID)
-	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("record recipient policy: %w", err)
-	}
-	return nil
 }
 
 // RecipientPolicies reads the policy decisions of a message's recipients,

@@ -89,10 +89,13 @@ func TestRecipientPoliciesRoundTrip(t *testing.T) {
 				rows = append(rows, store.RecipientRow{ID: id, OrgID: "org_a", MessageID: "msg_1", Ord: i, Kind: "to", Address: []byte("x"),
 					AddressIndex: []byte(id), Domain: "b.example", State: "queued", Level: "verified-tls", Rule: "r", NextAttemptAt: at, UpdatedAt: at})
 			}
-			if err := store.InsertRecipients(ctx, tx, rows); err != nil {
+			if err := store.InsertRecipientsWithPolicies(ctx, tx, rows[:2], []store.RecipientPolicy{want["rcp_1"], want["rcp_2"]}); err != nil {
 				return err
 			}
-			return store.SetRecipientPolicies(ctx, tx, "org_a", []store.RecipientPolicy{want["rcp_1"], want["rcp_2"]})
+			if err := store.InsertRecipientsWithPolicies(ctx, tx, rows[2:], []store.RecipientPolicy{want["rcp_1"]}); err == nil {
+				return errors.New("a policy given for another recipient was accepted")
+			}
+			return store.InsertRecipients(ctx, tx, rows[2:])
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -105,14 +108,8 @@ func TestRecipientPoliciesRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("got %+v\nwant %+v", got, want)
 		}
-		// Another organization's write does not reach these rows.
-		if err := db.Tx(ctx, func(tx *store.Tx) error {
-			return store.SetRecipientPolicies(ctx, tx, "org_b", []store.RecipientPolicy{{ID: "rcp_3", Methods: "portal", Reasons: "[]"}})
-		}); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := store.RecipientPolicies(ctx, db.Reader(), "org_a", "msg_1"); got["rcp_3"].Methods != "" {
-			t.Fatalf("another organization changed a recipient: %+v", got["rcp_3"])
+		if got, _ := store.RecipientPolicies(ctx, db.Reader(), "org_b", "msg_1"); len(got) != 0 {
+			t.Fatalf("another organization reads the recipients' policies: %+v", got)
 		}
 	})
 }
