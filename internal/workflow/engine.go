@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
@@ -40,6 +41,11 @@ type batch struct {
 	tracked  map[[2]string]bool                    // (org, campaign id) → a tracked message used its link table
 	steps    int
 	arm      bool
+
+	// parallel batches compose their messages on workers (sendStep).
+	parallel bool
+	sem      chan struct{}
+	wg       sync.WaitGroup
 }
 
 type statKey struct{ org, workflow, step string }
@@ -82,9 +88,16 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 // even if the same work were committed twice.
 // more reports whether rows may be due still: the batch was full, or it
 // made new runs due (a go to into another workflow).
+// A batch first runs in parallel (when Options.SendWorkers allows) and
+// again in line if that went wrong (errSequential).
 func (s *Service) runBatch(ctx context.Context) (more bool, steps int, err error) {
+	parallel := s.opts.SendWorkers > 1
 	for attempt := 0; ; attempt++ {
-		more, steps, err = s.tryBatch(ctx)
+		more, steps, err = s.tryBatch(ctx, parallel)
+		if errors.Is(err, errSequential) && parallel {
+			parallel = false
+			continue
+		}
 		if errors.Is(err, errRace) && attempt < 3 {
 			continue
 		}
@@ -94,11 +107,15 @@ func (s *Service) runBatch(ctx context.Context) (more bool, steps int, err error
 
 var errRace = errors.New("workflow: concurrent submission, retry the batch")
 
-func (s *Service) tryBatch(ctx context.Context) (more bool, steps int, err error) {
+func (s *Service) tryBatch(ctx context.Context, parallel bool) (more bool, steps int, err error) {
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
 			contacts: map[string]map[string]contact.Contact{}, sends: map[string][]*pendingSend{},
-			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}}
+			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}, parallel: parallel}
+		if parallel {
+			b.sem = make(chan struct{}, s.opts.SendWorkers)
+			defer b.wait() // no worker outlives the transaction, whatever ends it
+		}
 		rows, err := store.ClaimDueRuns(ctx, tx, b.now, s.opts.Batch)
 		if err != nil {
 			return err

@@ -51,7 +51,9 @@ type pendingSend struct {
 	prep     *outbox.Prepared
 	workflow string
 	step     string
-	history  int // index of the step's history row in the batch
+	from     string   // the workflow's sender address
+	history  int      // index of the step's history row in the batch
+	composed composed // a parallel batch's worker's outcome, read after batch.wait
 }
 
 // sendStep renders the step's template for the contact and prepares it
@@ -66,6 +68,14 @@ type pendingSend struct {
 // prepared first (most are), and when policy sends it by the portal or
 // end-to-end encryption instead, the rendered message is prepared again,
 // untracked, and decided again on that content — as campaigns do.
+//
+// In a parallel batch (batch.parallel) the rendering and preparing — the
+// CPU of a send, none of it in the transaction — run on the batch's
+// workers while the engine goes on with the run's next steps, on the
+// expectation that the message is made; flushSends waits for them, and
+// if any contact's message did not render or was refused, the batch is
+// rolled back and run again in line (errSequential), where that contact
+// leaves at this step as it always did.
 func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRow, d *Definition, st *Step, c contact.Contact) (result, error) {
 	switch {
 	case c.Suppression != "":
@@ -81,51 +91,95 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 	if err != nil {
 		return result{}, fmt.Errorf("template %s v%d: %w", st.TemplateID, st.TemplateVersion, err)
 	}
+	ps := &pendingSend{workflow: r.WorkflowID, step: st.ID, from: d.Sender.Address, history: -1}
+	if b.parallel {
+		run := *r // the engine goes on changing r; the worker reads its copy
+		b.async(ps, func() composed { return s.compose(ctx, b, &run, d, st, c, compiled, false) })
+		b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
+		return result{next: d.next(st), outcome: "sent", send: ps}, nil
+	}
+	cm := s.compose(ctx, b, r, d, st, c, compiled, true)
+	switch {
+	case cm.err != nil:
+		return result{}, cm.err
+	case cm.failure.exit != "":
+		return cm.failure, nil
+	}
+	if err := b.senderAllowed(ctx, cm.prep, d.Sender.Address); err != nil {
+		return s.refused(r, st, err)
+	}
+	ps.prep = cm.prep
+	if cm.tracked {
+		b.tracked[[2]string{r.OrgID, CampaignID(r.WorkflowID, st.ID)}] = true
+	}
+	b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
+	return result{next: d.next(st), outcome: "sent", send: ps}, nil
+}
+
+// composed is a send step's message made ready, or why it was not: the
+// contact leaves (failure: the template did not render for it, the outbox
+// refused its message) or the batch fails (err).
+type composed struct {
+	prep    *outbox.Prepared
+	tracked bool // the message used the step's link table
+	failure result
+	err     error
+}
+
+// compose renders, tracks and prepares one contact's message at a send
+// step. It reads nothing of the batch's transaction and changes nothing of
+// the batch, so a parallel batch's workers run it side by side. Only the
+// in-line run (final) logs why a contact's message was not made: a
+// parallel batch that meets one runs again in line.
+func (s *Service) compose(ctx context.Context, b *batch, r *store.WorkflowRunRow, d *Definition, st *Step, c contact.Contact,
+	compiled *template.Compiled, final bool) composed {
 	campaign := CampaignID(r.WorkflowID, st.ID)
 	tracker := s.deps.Tracker
 	if !st.Tracked() {
 		tracker = nil
 	}
 	var links template.Links
+	var err error
 	if tracker != nil {
 		if links, err = tracker.Links(ctx, r.OrgID, campaign, r.ContactID); err != nil {
-			return result{}, err
+			return composed{err: err}
 		}
 	}
 	data := template.NewData(templateContact(c), b.now, links)
 	rendered, err := compiled.Render(&data)
 	if err != nil {
-		s.opts.Log.Warn("workflow send: the template does not render for a contact", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID)
-		return result{exit: OutcomeSendFailed, outcome: "exited", detail: "the template did not render"}, nil
+		if final {
+			s.opts.Log.Warn("workflow send: the template does not render for a contact", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID)
+		}
+		return composed{failure: result{exit: OutcomeSendFailed, outcome: "exited", detail: "the template did not render"}}
 	}
-	var prep *outbox.Prepared
+	refused := func(err error) composed {
+		if !final {
+			return composed{err: errSequential}
+		}
+		res, err := s.refused(r, st, err)
+		return composed{failure: res, err: err}
+	}
 	var headers map[string]string
 	if tracker != nil {
 		tracked, hdrs, err := tracker.Rewrite(ctx, r.OrgID, campaign, r.ContactID, rendered)
 		if err != nil {
-			return result{}, fmt.Errorf("track: %w", err)
+			return composed{err: fmt.Errorf("track: %w", err)}
 		}
 		headers = hdrs
-		if prep, err = s.prepareSend(ctx, r, d, st, c, tracked, headers); err != nil {
-			return s.refused(r, st, err)
+		prep, err := s.prepareSend(ctx, r, d, st, c, tracked, headers)
+		if err != nil {
+			return refused(err)
 		}
 		if ds := prep.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
-			b.tracked[[2]string{r.OrgID, campaign}] = true
-		} else {
-			prep = nil
+			return composed{prep: prep, tracked: true}
 		}
 	}
-	if prep == nil {
-		if prep, err = s.prepareSend(ctx, r, d, st, c, rendered, headers); err != nil {
-			return s.refused(r, st, err)
-		}
+	prep, err := s.prepareSend(ctx, r, d, st, c, rendered, headers)
+	if err != nil {
+		return refused(err)
 	}
-	if err := b.senderAllowed(ctx, prep, d.Sender.Address); err != nil {
-		return s.refused(r, st, err)
-	}
-	ps := &pendingSend{prep: prep, workflow: r.WorkflowID, step: st.ID, history: -1}
-	b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
-	return result{next: d.next(st), outcome: "sent", send: ps}, nil
+	return composed{prep: prep}
 }
 
 // prepareSend builds and decides one contact's message, keyed by run and
@@ -185,6 +239,11 @@ func (b *batch) senderAllowed(ctx context.Context, p *outbox.Prepared, from stri
 // history row then names its message, and sends that were not already
 // made (a batch run again) count on the step.
 func (b *batch) flushSends(ctx context.Context) error {
+	if b.parallel {
+		if err := b.join(ctx); err != nil {
+			return err
+		}
+	}
 	for k := range b.tracked {
 		if err := b.s.deps.Tracker.Save(ctx, b.tx, k[0], k[1]); err != nil {
 			return err
@@ -226,4 +285,55 @@ func templateContact(c contact.Contact) template.Contact {
 	}
 	return template.Contact{ID: c.ID, Email: c.Email, FirstName: c.FirstName, LastName: c.LastName, Phone: c.Phone,
 		Timezone: c.Timezone, Locale: c.Locale, Fields: fields}
+}
+
+// errSequential rolls a parallel batch back to be run again in line: one
+// of its messages did not come out as the batch went on expecting.
+var errSequential = errors.New("workflow: a message of a parallel batch was not made; run the batch in line")
+
+// async runs compose for ps on one of the batch's workers, at most
+// Options.SendWorkers at once (the engine waits for a free one).
+func (b *batch) async(ps *pendingSend, compose func() composed) {
+	b.wg.Add(1)
+	b.sem <- struct{}{}
+	go func() {
+		defer b.wg.Done()
+		defer func() { <-b.sem }()
+		defer func() {
+			if p := recover(); p != nil {
+				ps.composed = composed{err: fmt.Errorf("workflow send: %v", p)}
+			}
+		}()
+		ps.composed = compose()
+	}()
+}
+
+// wait returns once no worker of the batch runs.
+func (b *batch) wait() { b.wg.Wait() }
+
+// join waits for the workers and takes their messages as sendStep does in
+// line, or answers errSequential when a message is not what the batch
+// assumed: not made, or its sender refused.
+func (b *batch) join(ctx context.Context) error {
+	b.wait()
+	for org, sends := range b.sends {
+		for _, ps := range sends {
+			cm := ps.composed
+			if cm.err != nil || cm.failure.exit != "" || cm.prep == nil {
+				return errSequential
+			}
+			if err := b.senderAllowed(ctx, cm.prep, ps.from); err != nil {
+				var fe *message.FieldError
+				if errors.As(err, &fe) {
+					return errSequential
+				}
+				return err
+			}
+			ps.prep = cm.prep
+			if cm.tracked {
+				b.tracked[[2]string{org, CampaignID(ps.workflow, ps.step)}] = true
+			}
+		}
+	}
+	return nil
 }

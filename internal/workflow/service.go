@@ -3,6 +3,7 @@ package workflow
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -83,6 +84,11 @@ type Options struct {
 	// Budget bounds one engine job's run; it re-arms itself after.
 	// Default 30 seconds.
 	Budget time.Duration
+	// SendWorkers is how many goroutines render and prepare a batch's
+	// messages at once, beside the engine (sendStep). Default GOMAXPROCS
+	// (at least 2);
+	// 1 prepares each message in line.
+	SendWorkers int
 	// BeforeCommit, when set, runs at the end of every engine batch's
 	// transaction, after its sends; an error rolls the batch back as a
 	// crash would. Tests use it to crash mid-run.
@@ -104,6 +110,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MilestoneInterval <= 0 {
 		o.MilestoneInterval = time.Hour
+	}
+	if o.SendWorkers <= 0 {
+		o.SendWorkers = max(2, runtime.GOMAXPROCS(0))
 	}
 	if o.EnrolPage <= 0 {
 		o.EnrolPage = 1000
