@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/api/apitest"
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/store"
@@ -169,6 +170,22 @@ func TestWorkflowThroughTheAPI(t *testing.T) {
 		e.Do(t, e.A.Key, "GET", v1+"/workflows/"+wf.ID+"/report", nil).JSON(t, &rep)
 		if _, entered, sends := step(rep, "welcome"); entered != 1 || sends != 1 {
 			t.Fatalf("welcome: entered %d, sends %d", entered, sends)
+		}
+		// A marketer's key (reports, no phi:read): the one contact is a group
+		// below the small-cell floor, so the figures read null; zeros stay.
+		marketer := e.KeyWith(t, e.A, string(access.ReportsRead), string(access.WorkflowsWrite))
+		var masked struct {
+			Floor int
+			Steps []map[string]any
+		}
+		e.Do(t, marketer, "GET", v1+"/workflows/"+wf.ID+"/report", nil).JSON(t, &masked)
+		if masked.Floor != 11 || len(masked.Steps) == 0 {
+			t.Fatalf("marketer's report: %+v", masked)
+		}
+		for _, st := range masked.Steps {
+			if st["step_id"] == "welcome" && (st["entered"] != nil || st["sends"] != nil || st["current"] != float64(0)) {
+				t.Fatalf("marketer's report shows a group below the floor: %v", st)
+			}
 		}
 		var runs struct {
 			Runs []struct {

@@ -13,7 +13,8 @@ func (a *App) openWorkflows() {
 	// The templates are the app's one service (openCampaigns built it; the
 	// API uses it too): the engine sends with its compiled-version cache.
 	a.Workflows = workflow.New(workflow.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates, Segments: segmentSeam{a}},
-		workflow.Options{Clock: a.Clock, Log: a.Log.With("component", "workflow")})
+		workflow.Options{Clock: a.Clock, Log: a.Log.With("component", "workflow"),
+			SmallCellFloor: a.Config.Marketing.SmallCellFloor})
 	a.Contacts.Observe(a.Workflows)
 }
 

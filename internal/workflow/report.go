@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"encoding/json"
+
 	"context"
+	"github.com/carepost/carepost/internal/access"
 	"sort"
 	"time"
 
@@ -15,6 +18,9 @@ import (
 // contacts that left the workflow early there (no consent, unsubscribed,
 // suppressed, deleted, a refused send); Completed the contacts whose
 // journey ended there.
+//
+// Hidden names the figures the small-cell floor withholds from a viewer
+// without phi:read (see Report); they read 0 here and null in JSON.
 type StepReport struct {
 	StepID    string `json:"step_id"`
 	Type      string `json:"type,omitempty"`
@@ -27,18 +33,44 @@ type StepReport struct {
 	Completed int64  `json:"completed"`
 	// Retired is true for a step of an older version that the current one
 	// no longer has (contacts may still be there).
-	Retired bool `json:"retired,omitempty"`
+	Retired bool     `json:"retired,omitempty"`
+	Hidden  []string `json:"-"`
+}
+
+// MarshalJSON writes a hidden figure as null, as campaign reports do.
+func (r StepReport) MarshalJSON() ([]byte, error) {
+	type plain StepReport
+	out := map[string]any{}
+	b, err := json.Marshal(plain(r))
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		return nil, err
+	}
+	for _, f := range r.Hidden {
+		out[f] = nil
+	}
+	return json.Marshal(out)
 }
 
 // Report is a workflow's per-step counts, in the current version's step
-// order, then retired steps.
+// order, then retired steps. Floor is the small-cell floor applied (0:
+// none, the viewer has phi:read).
 type Report struct {
 	WorkflowID string       `json:"workflow_id"`
 	Version    int          `json:"version"`
+	Floor      int          `json:"floor"`
 	Steps      []StepReport `json:"steps"`
 }
 
-// Report reads a workflow's counts.
+// Report reads a workflow's counts. A workflow's steps split its contacts
+// by what it tests (a branch on a condition, a wait for a form), so for a
+// viewer without phi:read every figure from 1 to the small-cell floor is
+// withheld, and so are the figures that would give one back by
+// subtraction: a step's contacts who entered are those still there, those
+// who dropped off, completed, or went on (access.SuppressCells over that
+// partition, each step's).
 func (s *Service) Report(ctx context.Context, a Actor, workflowID string) (Report, error) {
 	w, err := s.Get(ctx, a, workflowID, 0)
 	if err != nil {
@@ -63,7 +95,37 @@ func (s *Service) Report(ctx context.Context, a Actor, workflowID string) (Repor
 		r.Retired = true
 		rep.Steps = append(rep.Steps, r)
 	}
+	if !a.perms.Has(access.PHIRead) && s.opts.SmallCellFloor > 1 {
+		rep.Floor = s.opts.SmallCellFloor
+		for i := range rep.Steps {
+			suppressStep(&rep.Steps[i], int64(rep.Floor))
+		}
+	}
 	return rep, nil
+}
+
+// suppressStep withholds a step's small figures (Report).
+func suppressStep(r *StepReport, floor int64) {
+	figures := []struct {
+		name string
+		n    *int64
+	}{{"entered", &r.Entered}, {"current", &r.Current}, {"dropoffs", &r.Dropoffs}, {"completed", &r.Completed},
+		{"sends", &r.Sends}, {"opens", &r.Opens}, {"clicks", &r.Clicks}}
+	counts := make([]int64, 0, len(figures))
+	for _, f := range figures {
+		counts = append(counts, *f.n)
+	}
+	// Entered is current + dropoffs + completed + the contacts that went
+	// on. Those are not shown here, but the next steps' figures tell them,
+	// so they count as known: the partition is of what remains, and what
+	// it hides must be safe against entered minus the went-on.
+	hidden := access.SuppressCells(counts, floor, []access.Partition{{Total: 0, Cells: []int{1, 2, 3}}})
+	for i, f := range figures {
+		if hidden[i] {
+			*f.n = 0
+			r.Hidden = append(r.Hidden, f.name)
+		}
+	}
 }
 
 func stepReport(id, typ string, st store.WorkflowStepStats) StepReport {

@@ -84,6 +84,9 @@ type Options struct {
 	// Budget bounds one engine job's run; it re-arms itself after.
 	// Default 30 seconds.
 	Budget time.Duration
+	// SmallCellFloor is the smallest count a report shows to a viewer
+	// without phi:read. Default access.SmallCellFloor (11); 1 shows all.
+	SmallCellFloor int
 	// SendWorkers is how many goroutines render and prepare a batch's
 	// messages at once, beside the engine (sendStep). Default GOMAXPROCS
 	// (at least 2);
@@ -110,6 +113,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MilestoneInterval <= 0 {
 		o.MilestoneInterval = time.Hour
+	}
+	if o.SmallCellFloor <= 0 {
+		o.SmallCellFloor = access.SmallCellFloor
 	}
 	if o.SendWorkers <= 0 {
 		o.SendWorkers = max(2, runtime.GOMAXPROCS(0))
