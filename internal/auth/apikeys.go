@@ -232,10 +232,7 @@ func (s *Service) checkAPIKey(ctx context.Context, token string) (Principal, sto
 	if owner.UserStatus != store.UserActive || owner.OrgStatus != store.OrgActive {
 		return Principal{}, k, "owner_disabled", nil
 	}
-	roles, err := store.UserRoles(ctx, q, k.OrgID, k.UserID)
-	if err != nil {
-		return Principal{}, k, "", err
-	}
+	roles := owner.Roles
 	perms, err := rolePerms(ctx, q, k.OrgID, roles)
 	if err != nil {
 		return Principal{}, k, "", err

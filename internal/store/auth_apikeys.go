@@ -108,24 +108,48 @@ func TouchAPIKey(ctx context.Context, tx *Tx, id string, at, notBefore time.Time
 // organization.
 type APIKeyOwner struct {
 	Email, Name, UserStatus, OrgStatus string
+	Roles                              []string // sorted
 }
 
 // FindAPIKeyWithOwner reads a key by id anywhere in the install (a
 // presented key's organization is not known yet), with its user's and
-// organization's standing, in one query: the per-request path of every API
-// call. The owner is empty when the user or organization row is missing.
+// organization's standing and the user's roles, in one query (a row per
+// role): the per-request path of every API call. The owner is empty when
+// the user or organization row is missing.
 func FindAPIKeyWithOwner(ctx context.Context, q Querier, id string) (APIKeyRow, APIKeyOwner, error) {
-	var o APIKeyOwner
-	var email, name, ustatus, ostatus sql.NullString
-	k, err := scanAPIKey(func(dest ...any) error {
-		return q.QueryRow(ctx, `SELECT k.id, k.org_id, k.user_id, k.name, k.secret_hash, k.scopes, k.created_at, k.expires_at,
-			k.revoked_at, k.last_used_at, u.email, u.name, u.status, o.status
-			FROM api_keys k LEFT JOIN users u ON u.org_id = k.org_id AND u.id = k.user_id LEFT JOIN organizations o ON o.id = k.org_id
-			WHERE k.id = ?`, id).Scan(append(dest, &email, &name, &ustatus, &ostatus)...)
-	})
+	rows, err := q.Query(ctx, `SELECT k.id, k.org_id, k.user_id, k.name, k.secret_hash, k.scopes, k.created_at, k.expires_at,
+		k.revoked_at, k.last_used_at, u.email, u.name, u.status, o.status, r.role
+		FROM api_keys k LEFT JOIN users u ON u.org_id = k.org_id AND u.id = k.user_id LEFT JOIN organizations o ON o.id = k.org_id
+		LEFT JOIN user_roles r ON r.org_id = k.org_id AND r.user_id = k.user_id
+		WHERE k.id = ? ORDER BY r.role`, id)
 	if err != nil {
-		return APIKeyRow{}, o, fmt.Errorf("read API key %s: %w", id, err)
+		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, err)
 	}
-	o = APIKeyOwner{Email: email.String, Name: name.String, UserStatus: ustatus.String, OrgStatus: ostatus.String}
+	defer rows.Close()
+	var k APIKeyRow
+	var o APIKeyOwner
+	found := false
+	for rows.Next() {
+		var email, name, ustatus, ostatus, role sql.NullString
+		row, err := scanAPIKey(func(dest ...any) error {
+			return rows.Scan(append(dest, &email, &name, &ustatus, &ostatus, &role)...)
+		})
+		if err != nil {
+			return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, err)
+		}
+		if !found {
+			k, found = row, true
+			o = APIKeyOwner{Email: email.String, Name: name.String, UserStatus: ustatus.String, OrgStatus: ostatus.String}
+		}
+		if role.Valid {
+			o.Roles = append(o.Roles, role.String)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, mapError(err))
+	}
+	if !found {
+		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, ErrNotFound)
+	}
 	return k, o, nil
 }
