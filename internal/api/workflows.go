@@ -46,6 +46,8 @@ func (s *Server) failWorkflow(w http.ResponseWriter, r *http.Request, err error)
 		httpserver.WriteError(w, r, http.StatusConflict, "state", err.Error(), "")
 	case errors.Is(err, workflow.ErrStale):
 		httpserver.WriteError(w, r, http.StatusConflict, "stale", err.Error(), "base")
+	case errors.Is(err, workflow.ErrSmallCell):
+		httpserver.WriteError(w, r, http.StatusForbidden, "small_cell", err.Error(), "")
 	default:
 		s.fail(w, r, err)
 	}

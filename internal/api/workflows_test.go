@@ -187,6 +187,17 @@ func TestWorkflowThroughTheAPI(t *testing.T) {
 				t.Fatalf("marketer's report shows a group below the floor: %v", st)
 			}
 		}
+		// Nor does the marketer get the list of those contacts, or the one
+		// contact's path: each names a group below the floor.
+		for _, path := range []string{"/workflows/" + wf.ID + "/runs?state=completed", "/workflows/" + wf.ID + "/runs?contact_id=" + cid,
+			"/workflow-runs/" + run.ID} {
+			if r := e.Do(t, marketer, "GET", v1+path, nil); r.Status != http.StatusForbidden || !strings.Contains(string(r.Body), "small_cell") {
+				t.Fatalf("marketer's GET %s: %d %s", path, r.Status, r.Body)
+			}
+		}
+		if r := e.Do(t, marketer, "GET", v1+"/workflows/"+wf.ID+"/runs?state=exited", nil); r.Status != http.StatusOK {
+			t.Fatalf("an empty list is no group: %d %s", r.Status, r.Body)
+		}
 		var runs struct {
 			Runs []struct {
 				ContactID string `json:"contact_id"`

@@ -250,6 +250,29 @@ type RunQuery struct {
 
 // ListWorkflowRuns runs q.
 func ListWorkflowRuns(ctx context.Context, q Querier, rq RunQuery) ([]WorkflowRunRow, error) {
+	where, args := runFilter(rq)
+	where.WriteString(` AND id > ? ORDER BY id LIMIT ?`)
+	args = append(args, rq.After, rq.Limit)
+	rows, err := queryRuns(ctx, q, `SELECT `+runColumns+` FROM workflow_runs`+where.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list workflow runs: %w", err)
+	}
+	return rows, nil
+}
+
+// CountWorkflowRuns counts the runs ListWorkflowRuns would walk through
+// for rq's filters (its cursor and limit aside).
+func CountWorkflowRuns(ctx context.Context, q Querier, rq RunQuery) (int64, error) {
+	where, args := runFilter(rq)
+	var n int64
+	if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM workflow_runs`+where.String(), args...), &n); err != nil {
+		return 0, fmt.Errorf("count workflow runs: %w", err)
+	}
+	return n, nil
+}
+
+// runFilter is the WHERE clause of rq's filters.
+func runFilter(rq RunQuery) (*strings.Builder, []any) {
 	var where strings.Builder
 	args := []any{rq.OrgID, rq.WorkflowID}
 	where.WriteString(` WHERE org_id = ? AND workflow_id = ?`)
@@ -259,13 +282,7 @@ func ListWorkflowRuns(ctx context.Context, q Querier, rq RunQuery) ([]WorkflowRu
 			args = append(args, f.val)
 		}
 	}
-	where.WriteString(` AND id > ? ORDER BY id LIMIT ?`)
-	args = append(args, rq.After, rq.Limit)
-	rows, err := queryRuns(ctx, q, `SELECT `+runColumns+` FROM workflow_runs`+where.String(), args...)
-	if err != nil {
-		return nil, fmt.Errorf("list workflow runs: %w", err)
-	}
-	return rows, nil
+	return &where, args
 }
 
 // WorkflowHistoryRow is one step a run left.

@@ -1,13 +1,13 @@
 package workflow
 
 import (
-	"encoding/json"
-
 	"context"
-	"github.com/carepost/carepost/internal/access"
+	"encoding/json"
+	"errors"
 	"sort"
 	"time"
 
+	"github.com/carepost/carepost/internal/access"
 	"github.com/carepost/carepost/internal/store"
 )
 
@@ -151,8 +151,32 @@ func (s *Service) Runs(ctx context.Context, a Actor, workflowID string, q RunQue
 	if q.Limit <= 0 || q.Limit > 1000 {
 		q.Limit = 100
 	}
-	return store.ListWorkflowRuns(ctx, s.deps.DB.Reader(), store.RunQuery{OrgID: a.orgID, WorkflowID: workflowID, State: q.State,
-		StepID: q.StepID, ContactID: q.ContactID, After: q.After, Limit: q.Limit})
+	rq := store.RunQuery{OrgID: a.orgID, WorkflowID: workflowID, State: q.State, StepID: q.StepID, ContactID: q.ContactID,
+		After: q.After, Limit: q.Limit}
+	if floor := s.floorFor(a); floor > 1 {
+		n, err := store.CountWorkflowRuns(ctx, s.deps.DB.Reader(), rq)
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 && n < floor {
+			return nil, ErrSmallCell
+		}
+	}
+	return store.ListWorkflowRuns(ctx, s.deps.DB.Reader(), rq)
+}
+
+// ErrSmallCell refuses a viewer without phi:read a list of contacts, or a
+// contact's path, that names a group smaller than the small-cell floor:
+// the contacts at a step a branch on a condition led to, or the one
+// contact a listing by contact is, would tell what the workflow tested.
+var ErrSmallCell = errors.New("workflow: fewer contacts than the small-cell floor are there; listing them needs phi:read")
+
+// floorFor is the small-cell floor for a's views (0 with phi:read).
+func (s *Service) floorFor(a Actor) int64 {
+	if a.perms.Has(access.PHIRead) {
+		return 0
+	}
+	return int64(s.opts.SmallCellFloor)
 }
 
 // PathStep is one step of a contact's path.
@@ -179,6 +203,23 @@ func (s *Service) Path(ctx context.Context, a Actor, runID string) (Run, []PathS
 	hist, err := store.WorkflowHistory(ctx, q, a.orgID, runID)
 	if err != nil {
 		return Run{}, nil, err
+	}
+	if floor := s.floorFor(a); floor > 1 {
+		// Each step on the path is a group the contact belongs to; the
+		// path is withheld when one of them is smaller than the floor.
+		stats, err := store.WorkflowStats(ctx, q, a.orgID, r.WorkflowID)
+		if err != nil {
+			return Run{}, nil, err
+		}
+		steps := []string{r.StepID}
+		for _, h := range hist {
+			steps = append(steps, h.StepID)
+		}
+		for _, id := range steps {
+			if n := stats[id].Entered; id != "" && n > 0 && n < floor {
+				return Run{}, nil, ErrSmallCell
+			}
+		}
 	}
 	out := make([]PathStep, 0, len(hist)+1)
 	for _, h := range hist {
