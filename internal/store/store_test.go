@@ -143,3 +143,39 @@ func TestAuditTriggersRefuseEditAndYoungDelete(t *testing.T) {
 		}
 	})
 }
+
+// The SQLite connections carry what durability and the hot paths rest on:
+// the writer commits with synchronous=FULL in WAL mode, both keep
+// statement journals and temporary b-trees in memory (no PHI page in an
+// unnamed temporary file), the writer's page cache holds a large
+// transaction, and readers cannot write.
+func TestSQLiteConnectionSettings(t *testing.T) {
+	t.Parallel()
+	db := storetest.Open(t, store.SQLite)
+	ctx := context.Background()
+	pragma := func(q store.Querier, name string) string {
+		t.Helper()
+		var v string
+		if err := store.Scan(q.QueryRow(ctx, "PRAGMA "+name), &v); err != nil {
+			t.Fatalf("PRAGMA %s: %v", name, err)
+		}
+		return v
+	}
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "temp_store": "2",
+			"cache_size": "-16384", "foreign_keys": "1"} {
+			if got := pragma(tx, name); got != want {
+				t.Errorf("writer: %s = %s, want %s", name, got, want)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"journal_mode": "wal", "temp_store": "2", "query_only": "1"} {
+		if got := pragma(db.Reader(), name); got != want {
+			t.Errorf("reader: %s = %s, want %s", name, got, want)
+		}
+	}
+}
