@@ -212,6 +212,27 @@ func FuzzDecodeQP(f *testing.F) {
 	})
 }
 
+// FuzzEncodeQP holds encodeQP to mime/quotedprintable.Writer, byte for
+// byte.
+func FuzzEncodeQP(f *testing.F) {
+	for _, s := range []string{
+		"", "plain", "a=b", "line\r\nnext", "lf\nonly", "cr\ronly", "cr\r\xe9\nafter", "trailing space \r\n", "tab\t",
+		"\x00\x01\x7f\xff", "é", strings.Repeat("x", 75), strings.Repeat("x", 76), strings.Repeat("x", 74) + "=",
+		strings.Repeat("x", 73) + "é", strings.Repeat("y ", 60), strings.Repeat("x", 75) + " ", "\r\r\n\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		var want bytes.Buffer
+		w := quotedprintable.NewWriter(&want)
+		_, _ = w.Write(src)
+		_ = w.Close()
+		if got := encodeQP([]byte("prefix"), src); !bytes.Equal(got[len("prefix"):], want.Bytes()) {
+			t.Fatalf("encodeQP(%q) = %q, the writer gives %q", src, got[len("prefix"):], want.Bytes())
+		}
+	})
+}
+
 // scanLinesByByte is ScanLines as it was, one byte at a time: the
 // reference FuzzScanLines holds the word-at-a-time scan to.
 func scanLinesByByte(raw []byte) LineReport {

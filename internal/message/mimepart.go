@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"mime"
-	"mime/quotedprintable"
 	"strings"
 )
 
@@ -56,22 +55,18 @@ func multipart(subtype string, children ...*part) *part {
 	return &part{subtype: subtype, children: children}
 }
 
-// textPart encodes s as quoted-printable UTF-8 text. The quoted-printable
-// writer turns every LF, CR and CRLF into CRLF (RFC 2045 section 6.7 rule 4)
+// textPart encodes s as quoted-printable UTF-8 text (encodeQP, which writes
+// what mime/quotedprintable.Writer does). The quoted-printable writer turns every LF, CR and CRLF into CRLF (RFC 2045 section 6.7 rule 4)
 // and keeps lines at 76 characters with soft breaks, so no bare CR or LF and
 // no long line can come out of it whatever the input.
 func textPart(subtype, s string) *part {
-	var buf bytes.Buffer
-	buf.Grow(len(s) + len(s)/8)
-	w := quotedprintable.NewWriter(&buf)
-	_, _ = w.Write([]byte(s)) // writes to a bytes.Buffer do not fail
-	_ = w.Close()
+	body := encodeQP(make([]byte, 0, len(s)+len(s)/8), []byte(s))
 	return &part{
 		header: []field{
 			{name: "Content-Type", value: "text/" + subtype + "; charset=utf-8"},
 			{name: "Content-Transfer-Encoding", value: "quoted-printable"},
 		},
-		body: buf.Bytes(),
+		body: body,
 	}
 }
 

@@ -112,3 +112,84 @@ func unhex(b byte) (byte, bool) {
 	}
 	return 0, false
 }
+
+// qpLineMax is quoted-printable's longest line, soft break included (RFC
+// 2045 section 6.7 rule 5).
+const qpLineMax = 76
+
+// encodeQP appends src, quoted-printable encoded, to dst: exactly the bytes
+// mime/quotedprintable.Writer (not Binary) writes for src and Close
+// (FuzzEncodeQP holds the two together), in one pass without the writer's
+// byte-at-a-time copying through its line buffer. The writer's rules:
+// printable ASCII but "=", space and tab pass; a space or tab that ends a
+// line is encoded; CR, LF and CRLF become CRLF (an LF right after a CR is
+// part of it, even across encoded bytes, as in the writer); every other
+// byte is "=XX"; a soft break ("=" CRLF) keeps lines to 76 characters.
+func encodeQP(dst, src []byte) []byte {
+	start := len(dst) // the current line's first byte
+	cr := false       // the last line ending was a CR
+	for i := 0; i < len(src); {
+		b := src[i]
+		switch {
+		case qpLiteral[b]:
+			// A run of literal bytes, up to the line's room, in one copy.
+			room := qpLineMax - 1 - (len(dst) - start)
+			if room == 0 {
+				dst = append(dst, '=', '\r', '\n')
+				start, room = len(dst), qpLineMax-1
+			}
+			j := i + 1
+			for j < len(src) && j-i < room && qpLiteral[src[j]] {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			cr = false
+			i = j
+			continue
+		case b == '\r' || b == '\n':
+			if !(cr && b == '\n') {
+				cr = b == '\r'
+				dst, _ = qpEndLine(dst, start)
+				dst = append(dst, '\r', '\n')
+				start = len(dst)
+			} else {
+				cr = false
+			}
+		default:
+			dst, start = qpEscape(dst, start, b)
+		}
+		i++
+	}
+	dst, _ = qpEndLine(dst, start)
+	return dst
+}
+
+// qpLiteral marks the bytes quoted-printable writes as themselves:
+// printable ASCII but "=", and space and tab (encoded only at a line's
+// end, by qpEndLine).
+var qpLiteral = func() (t [256]bool) {
+	for b := '!'; b <= '~'; b++ {
+		t[b] = b != '='
+	}
+	t[' '], t['\t'] = true, true
+	return t
+}()
+
+// qpEndLine encodes the line's last byte when it is a space or a tab.
+func qpEndLine(dst []byte, start int) ([]byte, int) {
+	if n := len(dst); n > start && (dst[n-1] == ' ' || dst[n-1] == '\t') {
+		b := dst[n-1]
+		return qpEscape(dst[:n-1], start, b)
+	}
+	return dst, start
+}
+
+// qpEscape appends "=XX" for b, after a soft break if the line is full.
+func qpEscape(dst []byte, start int, b byte) ([]byte, int) {
+	const upperhex = "0123456789ABCDEF"
+	if qpLineMax-1-(len(dst)-start) < 3 {
+		dst = append(dst, '=', '\r', '\n')
+		start = len(dst)
+	}
+	return append(dst, '=', upperhex[b>>4], upperhex[b&0x0f]), start
+}
