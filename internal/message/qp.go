@@ -63,6 +63,15 @@ func decodeQP(src []byte) ([]byte, error) {
 			ending = "\n"
 		}
 		for j := 0; j < len(line); j++ {
+			if qpPass[line[j]] { // a run of bytes that stand for themselves, in one copy
+				k := j + 1
+				for k < len(line) && qpPass[line[k]] {
+					k++
+				}
+				out = append(out, line[j:k]...)
+				j = k - 1
+				continue
+			}
 			b := line[j]
 			switch {
 			case b == '=':
@@ -92,6 +101,15 @@ func decodeQP(src []byte) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// qpPass marks the bytes decodeQP copies as they are: printable ASCII but
+// "=", tab, CR, LF, and bytes of 0x80 and above.
+var qpPass = func() (t [256]bool) {
+	for b := 0; b < 256; b++ {
+		t[b] = b >= ' ' && b <= '~' && b != '=' || b == '\t' || b == '\r' || b == '\n' || b >= 0x80
+	}
+	return t
+}()
 
 // at is the byte at i of line followed by ending.
 func at(line []byte, ending string, i int) byte {
