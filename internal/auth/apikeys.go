@@ -175,16 +175,23 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, token string, c Client
 	if a.client.IP != "" {
 		a.ipKey = "ip:" + a.client.IP
 	}
-	wait, err := s.blocked(ctx, a)
+	p, k, reason, blockedUntil, err := s.checkAPIKey(ctx, token, a.ipKey)
 	if err != nil {
+		return Principal{}, err
+	}
+	// A blocked address is refused before its key counts, valid or not.
+	// The key's look-up read the address's block with the key; without a
+	// key row to read it with, it is read alone.
+	wait := time.Duration(0)
+	if k.ID != "" {
+		if now := s.now(); blockedUntil.After(now) {
+			wait = blockedUntil.Sub(now)
+		}
+	} else if wait, err = s.blocked(ctx, a); err != nil {
 		return Principal{}, err
 	}
 	if wait > 0 {
 		return Principal{}, &ThrottledError{RetryAfter: wait}
-	}
-	p, k, reason, err := s.checkAPIKey(ctx, token)
-	if err != nil {
-		return Principal{}, err
 	}
 	if reason != "" {
 		if k.ID != "" {
@@ -205,42 +212,50 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, token string, c Client
 }
 
 // checkAPIKey returns the principal of a valid key, or the reason it is not
-// valid (with the key's row when it exists).
-func (s *Service) checkAPIKey(ctx context.Context, token string) (Principal, store.APIKeyRow, string, error) {
+// valid (with the key's row when it exists), and, when the key exists, the
+// login throttle's block on throttleKey.
+func (s *Service) checkAPIKey(ctx context.Context, token, throttleKey string) (Principal, store.APIKeyRow, string, time.Time, error) {
 	short, secret, ok := parseAPIKey(token)
 	if !ok {
-		return Principal{}, store.APIKeyRow{}, "malformed", nil
+		return Principal{}, store.APIKeyRow{}, "malformed", time.Time{}, nil
 	}
 	q := s.reader()
-	k, owner, err := store.FindAPIKeyWithOwner(ctx, q, apiKeyIDPrefix+short)
+	k, owner, err := store.FindAPIKeyWithOwner(ctx, q, apiKeyIDPrefix+short, throttleKey)
 	if isNotFound(err) {
-		return Principal{}, store.APIKeyRow{}, "unknown_key", nil
+		return Principal{}, store.APIKeyRow{}, "unknown_key", time.Time{}, nil
 	}
 	if err != nil {
-		return Principal{}, store.APIKeyRow{}, "", err
+		return Principal{}, store.APIKeyRow{}, "", time.Time{}, err
 	}
+	p, reason, err := s.keyPrincipal(ctx, q, k, owner, secret)
+	return p, k, reason, owner.BlockedUntil, err
+}
+
+// keyPrincipal is the principal of key k presenting secret, or the reason
+// it is not valid.
+func (s *Service) keyPrincipal(ctx context.Context, q store.Querier, k store.APIKeyRow, owner store.APIKeyOwner, secret string) (Principal, string, error) {
 	if subtle.ConstantTimeCompare(hashToken(secret), k.SecretHash) != 1 {
-		return Principal{}, k, "bad_secret", nil
+		return Principal{}, "bad_secret", nil
 	}
 	now := s.now()
 	switch {
 	case !k.RevokedAt.IsZero():
-		return Principal{}, k, "revoked", nil
+		return Principal{}, "revoked", nil
 	case !k.ExpiresAt.IsZero() && !now.Before(k.ExpiresAt):
-		return Principal{}, k, "expired", nil
+		return Principal{}, "expired", nil
 	}
 	if owner.UserStatus != store.UserActive || owner.OrgStatus != store.OrgActive {
-		return Principal{}, k, "owner_disabled", nil
+		return Principal{}, "owner_disabled", nil
 	}
 	roles := owner.Roles
 	perms, err := rolePerms(ctx, q, k.OrgID, roles)
 	if err != nil {
-		return Principal{}, k, "", err
+		return Principal{}, "", err
 	}
 	// Break-glass grants are the person's, never their keys'.
 	p := Principal{OrgID: k.OrgID, UserID: k.UserID, APIKeyID: k.ID, Email: owner.Email, Name: owner.Name,
 		Perms: access.Decode(k.Scopes).Intersect(perms), Roles: roles}
-	return p, k, "", nil
+	return p, "", nil
 }
 
 // parseAPIKey splits "cpk_<id>_<secret>".

@@ -66,6 +66,15 @@ func TestAPIKeysAreShownOnceScopedAndRevocable(t *testing.T) {
 		// Five failures from one address block it, even for a good key.
 		_, err = e.svc.AuthenticateAPIKey(e.ctx, token, auth.Client{IP: "192.0.2.77"})
 		throttled(t, err)
+		// And for a key that does not exist, or is not a key at all.
+		for _, other := range []string{"cpk_zzzzzzzz_x", "nonsense"} {
+			_, err = e.svc.AuthenticateAPIKey(e.ctx, other, auth.Client{IP: "192.0.2.77"})
+			throttled(t, err)
+		}
+		// Another address is not blocked.
+		if _, err := e.svc.AuthenticateAPIKey(e.ctx, token, auth.Client{IP: "192.0.2.78"}); err != nil {
+			t.Fatalf("a good key from another address: %v", err)
+		}
 
 		if err := e.svc.RevokeAPIKey(e.ctx, p, key.ID); err != nil {
 			t.Fatal(err)

@@ -109,19 +109,24 @@ func TouchAPIKey(ctx context.Context, tx *Tx, id string, at, notBefore time.Time
 type APIKeyOwner struct {
 	Email, Name, UserStatus, OrgStatus string
 	Roles                              []string // sorted
+	// BlockedUntil is the login throttle's block on the key the caller
+	// named (the client's address), zero when it has none.
+	BlockedUntil time.Time
 }
 
 // FindAPIKeyWithOwner reads a key by id anywhere in the install (a
 // presented key's organization is not known yet), with its user's and
-// organization's standing and the user's roles, in one query (a row per
-// role): the per-request path of every API call. The owner is empty when
-// the user or organization row is missing.
-func FindAPIKeyWithOwner(ctx context.Context, q Querier, id string) (APIKeyRow, APIKeyOwner, error) {
+// organization's standing, the user's roles and the login throttle's block
+// on throttleKey (GetThrottle's), in one query (a row per role): the
+// per-request path of every API call. The owner is empty when the user or
+// organization row is missing.
+func FindAPIKeyWithOwner(ctx context.Context, q Querier, id, throttleKey string) (APIKeyRow, APIKeyOwner, error) {
 	rows, err := q.Query(ctx, `SELECT k.id, k.org_id, k.user_id, k.name, k.secret_hash, k.scopes, k.created_at, k.expires_at,
-		k.revoked_at, k.last_used_at, u.email, u.name, u.status, o.status, r.role
+		k.revoked_at, k.last_used_at, u.email, u.name, u.status, o.status, r.role,
+		(SELECT t.blocked_until FROM login_throttle t WHERE t.key = ?)
 		FROM api_keys k LEFT JOIN users u ON u.org_id = k.org_id AND u.id = k.user_id LEFT JOIN organizations o ON o.id = k.org_id
 		LEFT JOIN user_roles r ON r.org_id = k.org_id AND r.user_id = k.user_id
-		WHERE k.id = ? ORDER BY r.role`, id)
+		WHERE k.id = ? ORDER BY r.role`, throttleKey, id)
 	if err != nil {
 		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, err)
 	}
@@ -131,15 +136,17 @@ func FindAPIKeyWithOwner(ctx context.Context, q Querier, id string) (APIKeyRow, 
 	found := false
 	for rows.Next() {
 		var email, name, ustatus, ostatus, role sql.NullString
+		var blocked sql.NullInt64
 		row, err := scanAPIKey(func(dest ...any) error {
-			return rows.Scan(append(dest, &email, &name, &ustatus, &ostatus, &role)...)
+			return rows.Scan(append(dest, &email, &name, &ustatus, &ostatus, &role, &blocked)...)
 		})
 		if err != nil {
 			return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, err)
 		}
 		if !found {
 			k, found = row, true
-			o = APIKeyOwner{Email: email.String, Name: name.String, UserStatus: ustatus.String, OrgStatus: ostatus.String}
+			o = APIKeyOwner{Email: email.String, Name: name.String, UserStatus: ustatus.String, OrgStatus: ostatus.String,
+				BlockedUntil: FromMicros(blocked.Int64)}
 		}
 		if role.Valid {
 			o.Roles = append(o.Roles, role.String)
