@@ -122,3 +122,22 @@ func FuzzAttachmentType(f *testing.F) {
 		a.matches(AttachmentPart{ContentType: ct, Filename: name}, strings.ToLower(name))
 	})
 }
+
+// FuzzNextDigit holds the word-at-a-time nextDigit to a byte loop.
+func FuzzNextDigit(f *testing.F) {
+	for _, s := range []string{"", "7", "abcdefgh", "abcdefgh1", "abcdefghijklmnop9", "/:/:/:/:0", "\xff\xb0\xb9\x3a\x2f 5", "12345678"} {
+		f.Add(s, 0)
+	}
+	f.Fuzz(func(t *testing.T, s string, from int) {
+		if from < 0 || from > len(s) {
+			from = 0
+		}
+		want := from
+		for want < len(s) && !isDigit(s[want]) {
+			want++
+		}
+		if got := nextDigit(s, from); got != want {
+			t.Fatalf("nextDigit(%q, %d) = %d, want %d", s, from, got, want)
+		}
+	})
+}

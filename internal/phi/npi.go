@@ -23,7 +23,7 @@ func (d *npiDetector) scan(t *Text) (int, Confidence) {
 	s := t.s
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
-			i++
+			i = nextDigit(s, i)
 			continue
 		}
 		end := digitRun(s, i)

@@ -24,7 +24,7 @@ func (d *ssnDetector) scan(t *Text) (int, Confidence) {
 	s := t.s
 	for i := 0; i < len(s); {
 		if !isDigit(s[i]) {
-			i++
+			i = nextDigit(s, i)
 			continue
 		}
 		end, sep, ok := ssnAt(s, i)

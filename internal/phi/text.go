@@ -81,6 +81,31 @@ func wordAt(s string, start, end int) bool {
 }
 
 // digitRun returns the end of the run of digits starting at i.
+// nextDigit is the index of the first ASCII digit in s at or after i, or
+// len(s). Eight bytes are tested at a time (text is mostly letters): XOR
+// with '0' turns exactly the digits into bytes below 10, which the classic
+// "hasless" test finds in a word.
+func nextDigit(s string, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		high  = 0x8080808080808080
+		zeros = 0x3030303030303030
+	)
+	for ; i+8 <= len(s); i += 8 {
+		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if x := w ^ zeros; (x-ones*10)&^x&high != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if isDigit(s[i]) {
+			return i
+		}
+	}
+	return len(s)
+}
+
 func digitRun(s string, i int) int {
 	for i < len(s) && isDigit(s[i]) {
 		i++
