@@ -133,7 +133,6 @@ func FindAPIKeyWithOwner(ctx context.Context, q Querier, id, throttleKey string)
 	defer rows.Close()
 	var k APIKeyRow
 	var o APIKeyOwner
-	found := false
 	for rows.Next() {
 		var email, name, ustatus, ostatus, role sql.NullString
 		var blocked sql.NullInt64
@@ -143,8 +142,8 @@ func FindAPIKeyWithOwner(ctx context.Context, q Querier, id, throttleKey string)
 		if err != nil {
 			return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, err)
 		}
-		if !found {
-			k, found = row, true
+		if k.ID == "" { // the first row: the key and its owner; each row adds a role
+			k = row
 			o = APIKeyOwner{Email: email.String, Name: name.String, UserStatus: ustatus.String, OrgStatus: ostatus.String,
 				BlockedUntil: FromMicros(blocked.Int64)}
 		}
@@ -155,7 +154,7 @@ func FindAPIKeyWithOwner(ctx context.Context, q Querier, id, throttleKey string)
 	if err := rows.Err(); err != nil {
 		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, mapError(err))
 	}
-	if !found {
+	if k.ID == "" {
 		return APIKeyRow{}, APIKeyOwner{}, fmt.Errorf("read API key %s: %w", id, ErrNotFound)
 	}
 	return k, o, nil

@@ -42,10 +42,10 @@ type batch struct {
 	steps    int
 	arm      bool
 
-	// parallel batches compose their messages on workers (sendStep).
-	parallel bool
-	sem      chan struct{}
-	wg       sync.WaitGroup
+	// sem is a parallel batch's worker slots (nil: in line); its sends
+	// compose their messages on workers (sendStep) that wg waits for.
+	sem chan struct{}
+	wg  sync.WaitGroup
 }
 
 type statKey struct{ org, workflow, step string }
@@ -111,10 +111,10 @@ func (s *Service) tryBatch(ctx context.Context, parallel bool) (more bool, steps
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
 			contacts: map[string]map[string]contact.Contact{}, sends: map[string][]*pendingSend{},
-			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}, parallel: parallel}
+			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}}
 		if parallel {
 			b.sem = make(chan struct{}, s.opts.SendWorkers)
-			defer b.wait() // no worker outlives the transaction, whatever ends it
+			defer b.wg.Wait() // no worker outlives the transaction, whatever ends it
 		}
 		rows, err := store.ClaimDueRuns(ctx, tx, b.now, s.opts.Batch)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"time"
 
@@ -39,19 +40,26 @@ type StepReport struct {
 
 // MarshalJSON writes a hidden figure as null, as campaign reports do.
 func (r StepReport) MarshalJSON() ([]byte, error) {
-	type plain StepReport
-	out := map[string]any{}
-	b, err := json.Marshal(plain(r))
-	if err != nil {
-		return nil, err
+	figure := func(name string, n int64) *int64 {
+		if slices.Contains(r.Hidden, name) {
+			return nil
+		}
+		return &n
 	}
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, err
-	}
-	for _, f := range r.Hidden {
-		out[f] = nil
-	}
-	return json.Marshal(out)
+	return json.Marshal(struct {
+		StepID    string `json:"step_id"`
+		Type      string `json:"type,omitempty"`
+		Current   *int64 `json:"current"`
+		Entered   *int64 `json:"entered"`
+		Sends     *int64 `json:"sends"`
+		Opens     *int64 `json:"opens"`
+		Clicks    *int64 `json:"clicks"`
+		Dropoffs  *int64 `json:"dropoffs"`
+		Completed *int64 `json:"completed"`
+		Retired   bool   `json:"retired,omitempty"`
+	}{r.StepID, r.Type, figure("current", r.Current), figure("entered", r.Entered), figure("sends", r.Sends),
+		figure("opens", r.Opens), figure("clicks", r.Clicks), figure("dropoffs", r.Dropoffs),
+		figure("completed", r.Completed), r.Retired})
 }
 
 // Report is a workflow's per-step counts, in the current version's step

@@ -69,7 +69,7 @@ type pendingSend struct {
 // end-to-end encryption instead, the rendered message is prepared again,
 // untracked, and decided again on that content — as campaigns do.
 //
-// In a parallel batch (batch.parallel) the rendering and preparing — the
+// In a parallel batch (one with workers, batch.sem) the rendering and preparing — the
 // CPU of a send, none of it in the transaction — run on the batch's
 // workers while the engine goes on with the run's next steps, on the
 // expectation that the message is made; flushSends waits for them, and
@@ -92,47 +92,46 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 		return result{}, fmt.Errorf("template %s v%d: %w", st.TemplateID, st.TemplateVersion, err)
 	}
 	ps := &pendingSend{workflow: r.WorkflowID, step: st.ID, from: d.Sender.Address, history: -1}
-	if b.parallel {
+	if b.sem != nil {
 		run := *r // the engine goes on changing r; the worker reads its copy
-		b.async(ps, func() composed { return s.compose(ctx, b, &run, d, st, c, compiled, false) })
-		b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
-		return result{next: d.next(st), outcome: "sent", send: ps}, nil
-	}
-	cm := s.compose(ctx, b, r, d, st, c, compiled, true)
-	switch {
-	case cm.err != nil:
-		return result{}, cm.err
-	case cm.failure.exit != "":
-		return cm.failure, nil
-	}
-	if err := b.senderAllowed(ctx, cm.prep, d.Sender.Address); err != nil {
-		return s.refused(r, st, err)
-	}
-	ps.prep = cm.prep
-	if cm.tracked {
-		b.tracked[[2]string{r.OrgID, CampaignID(r.WorkflowID, st.ID)}] = true
+		b.async(ps, func() composed { return s.compose(ctx, b, &run, d, st, c, compiled) })
+	} else {
+		cm := s.compose(ctx, b, r, d, st, c, compiled)
+		switch {
+		case cm.err != nil:
+			return result{}, cm.err
+		case cm.unrendered:
+			s.opts.Log.Warn("workflow send: the template does not render for a contact", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID)
+			return result{exit: OutcomeSendFailed, outcome: "exited", detail: "the template did not render"}, nil
+		case cm.refusal != nil:
+			return s.refused(r, st, cm.refusal)
+		}
+		if err := b.accept(ctx, r.OrgID, ps, cm); err != nil {
+			return s.refused(r, st, err)
+		}
 	}
 	b.sends[r.OrgID] = append(b.sends[r.OrgID], ps)
 	return result{next: d.next(st), outcome: "sent", send: ps}, nil
 }
 
 // composed is a send step's message made ready, or why it was not: the
-// contact leaves (failure: the template did not render for it, the outbox
-// refused its message) or the batch fails (err).
+// template did not render for the contact, the outbox refused the message
+// (refused says whether the contact leaves or the batch fails), or the
+// batch fails (err).
 type composed struct {
-	prep    *outbox.Prepared
-	tracked bool // the message used the step's link table
-	failure result
-	err     error
+	prep       *outbox.Prepared
+	tracked    bool // the message used the step's link table
+	unrendered bool
+	refusal    error
+	err        error
 }
 
 // compose renders, tracks and prepares one contact's message at a send
 // step. It reads nothing of the batch's transaction and changes nothing of
-// the batch, so a parallel batch's workers run it side by side. Only the
-// in-line run (final) logs why a contact's message was not made: a
-// parallel batch that meets one runs again in line.
+// the batch, so a parallel batch's workers run it side by side; what a
+// message that was not made means for the contact is the caller's.
 func (s *Service) compose(ctx context.Context, b *batch, r *store.WorkflowRunRow, d *Definition, st *Step, c contact.Contact,
-	compiled *template.Compiled, final bool) composed {
+	compiled *template.Compiled) composed {
 	campaign := CampaignID(r.WorkflowID, st.ID)
 	tracker := s.deps.Tracker
 	if !st.Tracked() {
@@ -148,17 +147,7 @@ func (s *Service) compose(ctx context.Context, b *batch, r *store.WorkflowRunRow
 	data := template.NewData(templateContact(c), b.now, links)
 	rendered, err := compiled.Render(&data)
 	if err != nil {
-		if final {
-			s.opts.Log.Warn("workflow send: the template does not render for a contact", "workflow_id", r.WorkflowID, "step_id", st.ID, "run_id", r.ID)
-		}
-		return composed{failure: result{exit: OutcomeSendFailed, outcome: "exited", detail: "the template did not render"}}
-	}
-	refused := func(err error) composed {
-		if !final {
-			return composed{err: errSequential}
-		}
-		res, err := s.refused(r, st, err)
-		return composed{failure: res, err: err}
+		return composed{unrendered: true}
 	}
 	var headers map[string]string
 	if tracker != nil {
@@ -169,7 +158,7 @@ func (s *Service) compose(ctx context.Context, b *batch, r *store.WorkflowRunRow
 		headers = hdrs
 		prep, err := s.prepareSend(ctx, r, d, st, c, tracked, headers)
 		if err != nil {
-			return refused(err)
+			return composed{refusal: err}
 		}
 		if ds := prep.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
 			return composed{prep: prep, tracked: true}
@@ -177,9 +166,22 @@ func (s *Service) compose(ctx context.Context, b *batch, r *store.WorkflowRunRow
 	}
 	prep, err := s.prepareSend(ctx, r, d, st, c, rendered, headers)
 	if err != nil {
-		return refused(err)
+		return composed{refusal: err}
 	}
 	return composed{prep: prep}
+}
+
+// accept takes a made message into the batch as ps: its sender checked
+// (once per batch and address), its step's link table marked for saving.
+func (b *batch) accept(ctx context.Context, org string, ps *pendingSend, cm composed) error {
+	if err := b.senderAllowed(ctx, cm.prep, ps.from); err != nil {
+		return err
+	}
+	ps.prep = cm.prep
+	if cm.tracked {
+		b.tracked[[2]string{org, CampaignID(ps.workflow, ps.step)}] = true
+	}
+	return nil
 }
 
 // prepareSend builds and decides one contact's message, keyed by run and
@@ -239,7 +241,7 @@ func (b *batch) senderAllowed(ctx context.Context, p *outbox.Prepared, from stri
 // history row then names its message, and sends that were not already
 // made (a batch run again) count on the step.
 func (b *batch) flushSends(ctx context.Context) error {
-	if b.parallel {
+	if b.sem != nil {
 		if err := b.join(ctx); err != nil {
 			return err
 		}
@@ -308,30 +310,23 @@ func (b *batch) async(ps *pendingSend, compose func() composed) {
 	}()
 }
 
-// wait returns once no worker of the batch runs.
-func (b *batch) wait() { b.wg.Wait() }
-
-// join waits for the workers and takes their messages as sendStep does in
-// line, or answers errSequential when a message is not what the batch
+// join waits for the workers and accepts their messages as sendStep does
+// in line, or answers errSequential when a message is not what the batch
 // assumed: not made, or its sender refused.
 func (b *batch) join(ctx context.Context) error {
-	b.wait()
+	b.wg.Wait()
 	for org, sends := range b.sends {
 		for _, ps := range sends {
 			cm := ps.composed
-			if cm.err != nil || cm.failure.exit != "" || cm.prep == nil {
+			if cm.err != nil || cm.unrendered || cm.refusal != nil {
 				return errSequential
 			}
-			if err := b.senderAllowed(ctx, cm.prep, ps.from); err != nil {
+			if err := b.accept(ctx, org, ps, cm); err != nil {
 				var fe *message.FieldError
 				if errors.As(err, &fe) {
 					return errSequential
 				}
 				return err
-			}
-			ps.prep = cm.prep
-			if cm.tracked {
-				b.tracked[[2]string{org, CampaignID(ps.workflow, ps.step)}] = true
 			}
 		}
 	}
