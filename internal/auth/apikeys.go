@@ -182,7 +182,7 @@ func (s *Service) AuthenticateAPIKey(ctx context.Context, token string, c Client
 	// A blocked address is refused before its key counts, valid or not.
 	// The key's look-up read the address's block with the key; without a
 	// key row to read it with, it is read alone.
-	wait := time.Duration(0)
+	var wait time.Duration
 	if k.ID != "" {
 		if now := s.now(); blockedUntil.After(now) {
 			wait = blockedUntil.Sub(now)
@@ -247,14 +247,13 @@ func (s *Service) keyPrincipal(ctx context.Context, q store.Querier, k store.API
 	if owner.UserStatus != store.UserActive || owner.OrgStatus != store.OrgActive {
 		return Principal{}, "owner_disabled", nil
 	}
-	roles := owner.Roles
-	perms, err := rolePerms(ctx, q, k.OrgID, roles)
+	perms, err := rolePerms(ctx, q, k.OrgID, owner.Roles)
 	if err != nil {
 		return Principal{}, "", err
 	}
 	// Break-glass grants are the person's, never their keys'.
 	p := Principal{OrgID: k.OrgID, UserID: k.UserID, APIKeyID: k.ID, Email: owner.Email, Name: owner.Name,
-		Perms: access.Decode(k.Scopes).Intersect(perms), Roles: roles}
+		Perms: access.Decode(k.Scopes).Intersect(perms), Roles: owner.Roles}
 	return p, "", nil
 }
 
