@@ -19,23 +19,27 @@ type EventRow struct {
 	Pos string
 }
 
-// InsertEvents writes events in one statement.
+// InsertEvents writes events, a thousand rows a statement.
 func InsertEvents(ctx context.Context, tx *Tx, rows []EventRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	var b strings.Builder
-	b.WriteString(`INSERT INTO events (id, org_id, type, message_id, recipient_id, at, data) VALUES `)
-	args := make([]any, 0, len(rows)*7)
-	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
+	// A statement carries eventBatch rows: an engine batch records several
+	// events per contact, and one statement for all of them would pass the
+	// drivers' limits on bound parameters (SQLite 32,766, PostgreSQL 65,535).
+	const eventBatch = 1000
+	for start := 0; start < len(rows); start += eventBatch {
+		part := rows[start:min(start+eventBatch, len(rows))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO events (id, org_id, type, message_id, recipient_id, at, data) VALUES `)
+		args := make([]any, 0, len(part)*7)
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, r.ID, r.OrgID, r.Type, r.MessageID, r.RecipientID, Micros(r.At), r.Data)
 		}
-		b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, r.ID, r.OrgID, r.Type, r.MessageID, r.RecipientID, Micros(r.At), r.Data)
-	}
-	if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("insert events: %w", err)
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -127,4 +128,29 @@ func TestEventFeedWaitsForTransactionsInProgress(t *testing.T) {
 	if got, _ := feedIDs(t, db, "org_a", "", 10, 2); len(got) != 2 {
 		t.Fatalf("after both committed: %v", got)
 	}
+}
+
+// Many events in one call (an engine batch of a thousand contacts records
+// several each) are written, beyond what one statement's parameters hold.
+func TestInsertManyEvents(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		db := storetest.Open(t, d)
+		ctx := context.Background()
+		at := time.UnixMicro(1_700_000_000_000_000).UTC()
+		rows := make([]store.EventRow, 5000) // 35,000 parameters
+		for i := range rows {
+			rows[i] = store.EventRow{ID: fmt.Sprintf("evt_%06d", i), OrgID: "org_a", Type: "message.queued", At: at, Data: `{}`}
+		}
+		if err := db.Tx(ctx, func(tx *store.Tx) error { return store.InsertEvents(ctx, tx, rows) }); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := store.Scan(db.Reader().QueryRow(ctx, `SELECT COUNT(*) FROM events WHERE org_id = 'org_a'`), &n); err != nil {
+			t.Fatal(err)
+		}
+		if n != len(rows) {
+			t.Fatalf("%d events stored, want %d", n, len(rows))
+		}
+	})
 }

@@ -159,6 +159,24 @@ func InsertRecipientsWithPolicies(ctx context.Context, tx *Tx, rows []RecipientR
 	if policies != nil && len(policies) != len(rows) {
 		return fmt.Errorf("insert recipients: %d policies for %d recipients", len(policies), len(rows))
 	}
+	// 500 rows a statement: 12,500 parameters, inside both drivers' limits
+	// (SQLite 32,766, PostgreSQL 65,535) however many recipients a message
+	// or an engine batch has.
+	const per = 500
+	for start := 0; start < len(rows); start += per {
+		end := min(start+per, len(rows))
+		var part []RecipientPolicy
+		if policies != nil {
+			part = policies[start:end]
+		}
+		if err := insertRecipients(ctx, tx, rows[start:end], part); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func insertRecipients(ctx context.Context, tx *Tx, rows []RecipientRow, policies []RecipientPolicy) error {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO recipients (` + recipientColumns)
 	width := 21

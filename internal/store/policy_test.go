@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -110,6 +111,47 @@ func TestRecipientPoliciesRoundTrip(t *testing.T) {
 		}
 		if got, _ := store.RecipientPolicies(ctx, db.Reader(), "org_b", "msg_1"); len(got) != 0 {
 			t.Fatalf("another organization reads the recipients' policies: %+v", got)
+		}
+	})
+}
+
+// A message with more recipients than one statement's parameters hold
+// (1,500 at 25 a row) is written whole, each with its own policy.
+func TestManyRecipientsWithPolicies(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		ctx := context.Background()
+		db := storetest.Open(t, d)
+		at := time.UnixMicro(1_700_000_000_000_000).UTC()
+		const n = 1500
+		var rows []store.RecipientRow
+		var pols []store.RecipientPolicy
+		for i := range n {
+			id := fmt.Sprintf("rcp_%04d", i)
+			rows = append(rows, store.RecipientRow{ID: id, OrgID: "org_a", MessageID: "msg_1", Ord: i, Kind: "bcc", Address: []byte("x"),
+				AddressIndex: []byte(id), Domain: "b.example", State: "queued", Level: "verified-tls", Rule: "r", NextAttemptAt: at, UpdatedAt: at})
+			pols = append(pols, store.RecipientPolicy{ID: id, Methods: "verified-tls", Reasons: fmt.Sprintf(`[{"rule":"r%d"}]`, i)})
+		}
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO organizations (id, name, created_at) VALUES ('org_a', 'A', 0)`); err != nil {
+				return err
+			}
+			if err := store.InsertMessage(ctx, tx, store.MessageRow{ID: "msg_1", OrgID: "org_a", Source: "api", SubmitterType: "user", SubmitterID: "usr_1",
+				MailFrom: "a@a.example", FromDomain: "a.example", Security: "auto", Content: []byte("x"), Tags: "[]", Metadata: "{}", Recipients: n,
+				CreatedAt: at, ExpiresAt: at}); err != nil {
+				return err
+			}
+			return store.InsertRecipientsWithPolicies(ctx, tx, rows, pols)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := store.RecipientPolicies(ctx, db.Reader(), "org_a", "msg_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != n || got["rcp_1499"] != pols[1499] || got["rcp_0000"] != pols[0] {
+			t.Fatalf("%d policies read back (want %d); last %+v", len(got), n, got["rcp_1499"])
 		}
 	})
 }
