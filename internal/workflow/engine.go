@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
@@ -42,10 +41,9 @@ type batch struct {
 	steps    int
 	arm      bool
 
-	// sem is a parallel batch's worker slots (nil: in line); its sends
-	// compose their messages on workers (sendStep) that wg waits for.
-	sem chan struct{}
-	wg  sync.WaitGroup
+	// work composes a parallel batch's messages (nil: in line; see
+	// sendStep and pool).
+	work *pool
 }
 
 type statKey struct{ org, workflow, step string }
@@ -113,8 +111,8 @@ func (s *Service) tryBatch(ctx context.Context, parallel bool) (more bool, steps
 			contacts: map[string]map[string]contact.Contact{}, sends: map[string][]*pendingSend{},
 			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}}
 		if parallel {
-			b.sem = make(chan struct{}, s.opts.SendWorkers)
-			defer b.wg.Wait() // no worker outlives the transaction, whatever ends it
+			b.work = newPool(s.opts.SendWorkers)
+			defer b.work.finish() // no worker outlives the transaction, whatever ends it
 		}
 		rows, err := store.ClaimDueRuns(ctx, tx, b.now, s.opts.Batch)
 		if err != nil {
@@ -171,12 +169,15 @@ func (b *batch) contact(r *store.WorkflowRunRow) (contact.Contact, bool) {
 	return c, ok
 }
 
-// flush writes what the batch's steps changed: its messages first (so the
-// history can name them), then the runs, history, counters and events.
+// flush writes what the batch's steps changed: the runs and the step
+// events, the messages, then the history and counters.
+//
+// The runs' new state and the step events do not depend on how the sends
+// come out (a parallel batch whose message was not made is rolled back
+// whole), so they are written first, while a parallel batch's workers are
+// still composing; the history rows name the messages and the counters
+// count them, so they follow the sends.
 func (b *batch) flush(ctx context.Context) error {
-	if err := b.flushSends(ctx); err != nil {
-		return err
-	}
 	rows := make([]store.WorkflowRunRow, len(b.runs))
 	for i, r := range b.runs {
 		rows[i] = *r
@@ -184,16 +185,19 @@ func (b *batch) flush(ctx context.Context) error {
 	if err := store.UpdateWorkflowRuns(ctx, b.tx, rows); err != nil {
 		return err
 	}
+	if b.s.deps.Events != nil && len(b.events) > 0 {
+		if err := b.s.deps.Events.Record(ctx, b.tx, b.events...); err != nil {
+			return err
+		}
+	}
+	if err := b.flushSends(ctx); err != nil {
+		return err
+	}
 	if err := store.InsertWorkflowHistory(ctx, b.tx, b.history); err != nil {
 		return err
 	}
 	if err := b.s.flushStats(ctx, b.tx, b.stats); err != nil {
 		return err
-	}
-	if b.s.deps.Events != nil && len(b.events) > 0 {
-		if err := b.s.deps.Events.Record(ctx, b.tx, b.events...); err != nil {
-			return err
-		}
 	}
 	return b.s.arm(ctx, b.tx, b.arm)
 }

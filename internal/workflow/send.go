@@ -69,7 +69,7 @@ type pendingSend struct {
 // end-to-end encryption instead, the rendered message is prepared again,
 // untracked, and decided again on that content — as campaigns do.
 //
-// In a parallel batch (one with workers, batch.sem) the rendering and preparing — the
+// In a parallel batch (one with workers, batch.work) the rendering and preparing — the
 // CPU of a send, none of it in the transaction — run on the batch's
 // workers while the engine goes on with the run's next steps, on the
 // expectation that the message is made; flushSends waits for them, and
@@ -92,7 +92,7 @@ func (s *Service) sendStep(ctx context.Context, b *batch, r *store.WorkflowRunRo
 		return result{}, fmt.Errorf("template %s v%d: %w", st.TemplateID, st.TemplateVersion, err)
 	}
 	ps := &pendingSend{workflow: r.WorkflowID, step: st.ID, from: d.Sender.Address, history: -1}
-	if b.sem != nil {
+	if b.work != nil {
 		run := *r // the engine goes on changing r; the worker reads its copy
 		b.async(ps, func() composed { return s.compose(ctx, b, &run, d, st, c, compiled) })
 	} else {
@@ -241,7 +241,7 @@ func (b *batch) senderAllowed(ctx context.Context, p *outbox.Prepared, from stri
 // history row then names its message, and sends that were not already
 // made (a batch run again) count on the step.
 func (b *batch) flushSends(ctx context.Context) error {
-	if b.sem != nil {
+	if b.work != nil {
 		if err := b.join(ctx); err != nil {
 			return err
 		}
@@ -293,28 +293,25 @@ func templateContact(c contact.Contact) template.Contact {
 // of its messages did not come out as the batch went on expecting.
 var errSequential = errors.New("workflow: a message of a parallel batch was not made; run the batch in line")
 
-// async runs compose for ps on one of the batch's workers, at most
-// Options.SendWorkers at once (the engine waits for a free one).
+// async queues compose for ps on the batch's workers (Options.SendWorkers
+// at most) without waiting: the engine goes on with the batch.
 func (b *batch) async(ps *pendingSend, compose func() composed) {
-	b.wg.Add(1)
-	b.sem <- struct{}{}
-	go func() {
-		defer b.wg.Done()
-		defer func() { <-b.sem }()
+	b.work.submit(func() {
 		defer func() {
 			if p := recover(); p != nil {
 				ps.composed = composed{err: fmt.Errorf("workflow send: %v", p)}
 			}
 		}()
 		ps.composed = compose()
-	}()
+	})
 }
 
-// join waits for the workers and accepts their messages as sendStep does
-// in line, or answers errSequential when a message is not what the batch
-// assumed: not made, or its sender refused.
+// join waits for the batch's messages — composing those still queued on
+// the engine's goroutine — and accepts them as sendStep does in line, or
+// answers errSequential when a message is not what the batch assumed: not
+// made, or its sender refused.
 func (b *batch) join(ctx context.Context) error {
-	b.wg.Wait()
+	b.work.wait()
 	for org, sends := range b.sends {
 		for _, ps := range sends {
 			cm := ps.composed

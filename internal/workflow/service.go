@@ -88,8 +88,10 @@ type Options struct {
 	// without phi:read. Default access.SmallCellFloor (11); 1 shows all.
 	SmallCellFloor int
 	// SendWorkers is how many goroutines render and prepare a batch's
-	// messages at once, beside the engine (sendStep). Default GOMAXPROCS,
-	// at least 2; 1 prepares each message in line.
+	// messages at once, beside the engine, which queues them without
+	// waiting and takes what is still queued when it needs the results
+	// (sendStep, pool). Default GOMAXPROCS, at least 2; 1 prepares each
+	// message in line.
 	SendWorkers int
 	// BeforeCommit, when set, runs at the end of every engine batch's
 	// transaction, after its sends; an error rolls the batch back as a
