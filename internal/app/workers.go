@@ -170,7 +170,7 @@ func (a *App) RotateScope(ctx context.Context, scope string, actor audit.Actor) 
 			return err
 		}
 		version = v
-		if _, err := a.Audit.Append(ctx, tx, audit.Entry{
+		if err := a.Audit.Append(ctx, tx, audit.Entry{
 			Chain: auditChain(scope), Actor: actor,
 			Action: "keys.rotate", TargetType: "key_scope", TargetID: scope,
 			Outcome: audit.Success, Details: map[string]string{"version": strconv.Itoa(v)},

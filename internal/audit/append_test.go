@@ -49,7 +49,7 @@ func TestAppendRolledBackLeavesNoEntryAndNoHeadChange(t *testing.T) {
 				e.record(t, orgA, 2)
 			}
 			err := e.db.Tx(ctx, func(tx *store.Tx) error {
-				if _, err := e.log.Append(ctx, tx, entry(chain, "message.send", 0)); err != nil {
+				if err := e.log.Append(ctx, tx, entry(chain, "message.send", 0)); err != nil {
 					return err
 				}
 				return boom
@@ -92,7 +92,7 @@ func TestActionIsRefusedWhenItsAuditWriteFails(t *testing.T) {
 			if _, err := tx.Exec(ctx, `INSERT INTO organizations (id, name, created_at) VALUES ('org_new', 'New', 1)`); err != nil {
 				return err
 			}
-			_, err := e.log.Append(ctx, tx, entry(orgA, "org.create", 0))
+			err := e.log.Append(ctx, tx, entry(orgA, "org.create", 0))
 			return err
 		})
 		if !errors.Is(err, store.ErrConflict) {

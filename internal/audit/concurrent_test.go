@@ -47,8 +47,7 @@ func TestConcurrentAppendsFromTwoNodesYieldOneChain(t *testing.T) {
 							_, err = node.Record(ctx, en)
 						} else {
 							err = dbs[n].Tx(ctx, func(tx *store.Tx) error {
-								_, err := node.Append(ctx, tx, en)
-								return err
+								return node.Append(ctx, tx, en)
 							})
 						}
 						if err != nil {

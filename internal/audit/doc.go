@@ -15,15 +15,22 @@
 // The chain's head row (audit_heads: chain, seq, hash) is the serialization
 // point. Append runs inside the caller's transaction, so if the audit write
 // fails the action it records is refused, and if the action rolls back so
-// does its entry. Append first upserts the head (seq = seq + 1, see
-// store.AdvanceAuditHead), which locks the row until the transaction ends on
-// PostgreSQL and is serialized by the single writer on SQLite; several nodes
-// on one PostgreSQL thus produce one gap-free chain per organization. The
-// lock is held until the caller commits, so audited writes of one
-// organization queue behind each other: append late in the transaction, and
-// append to one chain per transaction (two chains in opposite orders in two
-// transactions can deadlock). On SQLite never call Record while holding a
-// write transaction; use Append with that transaction.
+// does its entry. Append checks the entry and queues it on the transaction
+// (store.Tx.Queue); just before the transaction commits, Flush writes every
+// entry it queued: per chain, the head upserted once (seq = seq + n, see
+// store.AdvanceAuditHeadBy) and the entries inserted together, chains in
+// name order. The upsert locks the head row until the transaction ends on
+// PostgreSQL and is serialized by the single writer on SQLite; several
+// nodes on one PostgreSQL thus produce one gap-free chain per organization.
+// Because the heads are taken last, they are held only for the commit, and
+// because every transaction takes them in one order, a group-commit batch
+// holding several organizations' heads never waits in a cycle with another
+// (an entry written at once, in request order, did: two batches could hold
+// two organizations' heads in opposite orders and deadlock on PostgreSQL).
+// A savepoint rolled back drops what it queued. Record appends in a
+// transaction of its own and returns the entry as written; on SQLite never
+// call it while holding a write transaction — use Append with that
+// transaction.
 //
 // # Canonical encoding (format version 1)
 //

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/carepost/carepost/internal/store"
@@ -61,51 +63,98 @@ func New(db *store.DB, opts Options) *Log {
 
 func (l *Log) now() time.Time { return store.FromMicros(store.Micros(l.clock())) }
 
-// Append writes e to its chain inside tx, the transaction of the action it
-// records, and returns it with Seq, At, PrevHash and Hash set. If Append
-// fails the caller must fail the action (HIPAA 164.312(b): no unaudited
-// access); if tx rolls back, the entry and the head move vanish with it.
-func (l *Log) Append(ctx context.Context, tx *store.Tx, e Entry) (Entry, error) {
+// Append adds e to its chain in tx, the transaction of the action it
+// records. The entry is checked now — a malformed one fails the action at
+// once — and written when tx is about to commit, with every other entry
+// the transaction appended (Flush). If Append fails, or the transaction
+// cannot write its entries, the action fails with them (HIPAA
+// 164.312(b): no unaudited access); if tx rolls back, the entries and the
+// head moves vanish with it.
+func (l *Log) Append(ctx context.Context, tx *store.Tx, e Entry) error {
 	if tx == nil {
-		return Entry{}, errors.New("audit append: nil transaction")
+		return errors.New("audit append: nil transaction")
 	}
 	e = e.clone()
 	fillFromRequest(ctx, &e)
 	if err := normalize(&e); err != nil {
 		// The action is not echoed: it failed validation.
-		return Entry{}, fmt.Errorf("audit append: %w", err)
+		return fmt.Errorf("audit append: %w", err)
 	}
-	seq, prev, err := store.AdvanceAuditHead(ctx, tx, e.Chain, genesisHash())
+	tx.Queue(l, e)
+	return nil
+}
+
+// Flush writes the entries a transaction appended (store.Flusher; the
+// store calls it before COMMIT). Each chain's entries are written
+// together, in the order appended — the head moved once, the entries
+// inserted in one statement — and the chains in name order: every
+// transaction locks the heads it needs in that one order, so two
+// transactions appending to the same organizations (group commit mixes
+// them) never wait on each other in a cycle, and no head is held while
+// the transaction does anything else.
+func (l *Log) Flush(ctx context.Context, tx *store.Tx, items []any) error {
+	byChain := map[string][]Entry{}
+	for _, it := range items {
+		e, ok := it.(Entry)
+		if !ok {
+			return fmt.Errorf("audit flush: queued %T, not an entry", it)
+		}
+		byChain[e.Chain] = append(byChain[e.Chain], e)
+	}
+	for _, chain := range slices.Sorted(maps.Keys(byChain)) {
+		if _, err := l.write(ctx, tx, byChain[chain]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write appends checked entries of one chain in tx: the head moved once,
+// each entry hash-chained to the one before, the rows inserted together.
+// The time is taken under the head lock, so on one node At follows Seq.
+func (l *Log) write(ctx context.Context, tx *store.Tx, entries []Entry) ([]Entry, error) {
+	out := slices.Clone(entries)
+	chain := out[0].Chain
+	seq, prev, err := store.AdvanceAuditHeadBy(ctx, tx, chain, len(out), genesisHash())
 	if err != nil {
-		return Entry{}, fmt.Errorf("audit append %s: %w", e.Action, err)
+		return nil, fmt.Errorf("audit append %s: %w", out[0].Action, err)
 	}
-	// The time is taken under the head lock, so on one node At follows Seq.
-	e.Seq, e.PrevHash, e.At = seq, prev, l.now()
-	e.Hash = e.ComputeHash()
-	rec, err := toRecord(e)
-	if err != nil {
-		return Entry{}, fmt.Errorf("audit append %s: %w", e.Action, err)
+	at := l.now()
+	recs := make([]store.AuditRecord, len(out))
+	for i := range out {
+		out[i].Seq, out[i].PrevHash, out[i].At = seq+int64(i), prev, at
+		out[i].Hash = out[i].ComputeHash()
+		prev = out[i].Hash
+		if recs[i], err = toRecord(out[i]); err != nil {
+			return nil, fmt.Errorf("audit append %s: %w", out[i].Action, err)
+		}
 	}
-	if err := store.InsertAuditRecord(ctx, tx, rec); err != nil {
-		return Entry{}, fmt.Errorf("audit append %s: %w", e.Action, err)
+	if err := store.InsertAuditRecords(ctx, tx, recs); err != nil {
+		return nil, fmt.Errorf("audit append %s: %w", out[0].Action, err)
 	}
-	return e, nil
+	return out, nil
 }
 
 // Record appends e in a transaction of its own, for events that change
-// nothing else (a denied request, a failed login). On SQLite it must not be
-// called while the caller holds a write transaction.
+// nothing else (a denied request, a failed login), and returns it with
+// Seq, At, PrevHash and Hash set. On SQLite it must not be called while
+// the caller holds a write transaction.
 func (l *Log) Record(ctx context.Context, e Entry) (Entry, error) {
-	var out Entry
+	e = e.clone()
+	fillFromRequest(ctx, &e)
+	if err := normalize(&e); err != nil {
+		return Entry{}, fmt.Errorf("audit append: %w", err)
+	}
+	var out []Entry
 	err := l.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		out, err = l.Append(ctx, tx, e)
+		out, err = l.write(ctx, tx, []Entry{e})
 		return err
 	})
 	if err != nil {
 		return Entry{}, err
 	}
-	return out, nil
+	return out[0], nil
 }
 
 func toRecord(e Entry) (store.AuditRecord, error) {

@@ -123,7 +123,7 @@ func (l *Log) pruneThrough(ctx context.Context, cp Checkpoint) (int64, error) {
 		if n, err = store.PruneAuditChain(ctx, tx, cp.Chain, cp.Seq); err != nil {
 			return err
 		}
-		_, err = l.Append(ctx, tx, Entry{
+		err = l.Append(ctx, tx, Entry{
 			Chain:      SystemChain,
 			Actor:      Actor{Type: ActorSystem, ID: "audit.prune"},
 			Action:     "audit.prune",

@@ -157,7 +157,7 @@ func (s *Service) now() time.Time { return store.FromMicros(store.Micros(s.opts.
 // record appends an audit entry in tx; its failure fails the action
 // (HIPAA 164.312(b)).
 func (s *Service) record(ctx context.Context, tx *store.Tx, e audit.Entry) error {
-	if _, err := s.opts.Audit.Append(ctx, tx, e); err != nil {
+	if err := s.opts.Audit.Append(ctx, tx, e); err != nil {
 		return fmt.Errorf("audit %s: %w", e.Action, err)
 	}
 	return nil

@@ -219,7 +219,7 @@ func (s *Service) finishBatch(ctx context.Context, r store.CampaignRow, b *batch
 		if err != nil || !first {
 			return err
 		}
-		if _, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: r.OrgID, Actor: engineActor, Action: "campaign.batch",
+		if err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: r.OrgID, Actor: engineActor, Action: "campaign.batch",
 			TargetType: "campaign", TargetID: r.ID, Outcome: audit.Success,
 			Details: map[string]string{"batch": strconv.Itoa(b.batch), "sent": strconv.Itoa(b.sent), "skipped": strconv.Itoa(b.skip)}}); err != nil {
 			return err

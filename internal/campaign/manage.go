@@ -129,7 +129,7 @@ func (s *Service) audit(ctx context.Context, tx *store.Tx, who audit.Actor, acti
 	for k, v := range more {
 		d[k] = v
 	}
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: r.OrgID, Actor: who, Action: action, TargetType: "campaign",
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: r.OrgID, Actor: who, Action: action, TargetType: "campaign",
 		TargetID: r.ID, Outcome: audit.Success, Details: d})
 	return err
 }

@@ -42,7 +42,7 @@ func (s *Service) appendAudit(ctx context.Context, tx *store.Tx, a Actor, action
 		}
 		e := audit.Entry{Chain: a.orgID, Actor: a.who, Action: action, TargetType: targetType, TargetID: targetID,
 			Outcome: audit.Success, Details: d}
-		if _, err := s.deps.Audit.Append(ctx, tx, e); err != nil {
+		if err := s.deps.Audit.Append(ctx, tx, e); err != nil {
 			return err
 		}
 	}

@@ -149,7 +149,7 @@ func (s *Service) Subscriptions(ctx context.Context, orgID, contactID string) ([
 
 // appendSelf audits a change the contact made themself.
 func (s *Service) appendSelf(ctx context.Context, tx *store.Tx, orgID, contactID, action string, details map[string]string) error {
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: audit.Actor{Type: audit.ActorRecipient, ID: contactID},
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: audit.Actor{Type: audit.ActorRecipient, ID: contactID},
 		Action: action, TargetType: "contact", TargetID: contactID, Outcome: audit.Success, Details: details})
 	return err
 }

@@ -141,12 +141,11 @@ func (rec *recorder) flushOnce(ctx context.Context, final bool) error {
 				return err
 			}
 		}
-		// Audit last: appending locks the organization's chain head until
-		// the transaction commits, so the lock is held as briefly as
-		// possible.
+		// The entries are written when the transaction is about to commit
+		// (audit.Log.Flush), each chain's head locked once for the batch.
 		for i, ok := range applied {
 			if ok && ws[i].audit != nil {
-				if _, err := s.deps.Audit.Append(ctx, tx, *ws[i].audit); err != nil {
+				if err := s.deps.Audit.Append(ctx, tx, *ws[i].audit); err != nil {
 					return err
 				}
 			}
@@ -176,9 +175,10 @@ func (rec *recorder) flushOnce(ctx context.Context, final bool) error {
 // that job left.
 //
 // On PostgreSQL the lock is only tried: this runs in a shared (group
-// commit) transaction that may already hold an organization's audit chain
-// head, and a transaction holding the domain's head row may be waiting for
-// that chain head. Slot 0's hold lives in the head row itself, so when the
+// commit) transaction whose earlier requests may already hold rows — another
+// domain's head row — that a transaction holding this domain's head row is
+// waiting for. (Audit chain heads are no longer among them: they are taken
+// at COMMIT, in one order.) Slot 0's hold lives in the head row itself, so when the
 // lock is not had, slot 0 is not released here — the UPDATE would wait
 // for the head row and close the cycle (PostgreSQL then aborts one side,
 // and an aborted outcome transaction left its recipients "sending" until

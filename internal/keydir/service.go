@@ -179,7 +179,7 @@ func (a Actor) mask(addrs []string) []string {
 
 // record appends an audit entry in tx; its failure fails the action.
 func (s *Service) record(ctx context.Context, tx *store.Tx, a Actor, action, targetType, targetID string, details map[string]string) error {
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action,
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action,
 		TargetType: targetType, TargetID: targetID, Outcome: audit.Success, Details: details})
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)

@@ -131,12 +131,7 @@ func (o *Outbox) writeMany(ctx context.Context, tx *store.Tx, items []pending) (
 			return nil, err
 		}
 	}
-	if len(entries) == 1 {
-		_, err = o.deps.Audit.Append(ctx, tx, entries[0])
-	} else {
-		_, err = o.deps.Audit.AppendMany(ctx, tx, entries)
-	}
-	if err != nil {
+	if err := o.deps.Audit.AppendMany(ctx, tx, entries); err != nil {
 		return nil, err
 	}
 	for i, it := range items {

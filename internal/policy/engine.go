@@ -226,7 +226,7 @@ func (e *Engine) Save(ctx context.Context, actor audit.Actor, orgID string, doc 
 			}
 			return err
 		}
-		_, err = e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "policy.update",
+		err = e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "policy.update",
 			TargetType: "policy", TargetID: row.ID, Outcome: audit.Success,
 			Details: map[string]string{"version": strconv.Itoa(doc.Version), "content_rules": strconv.Itoa(len(doc.ContentRules)),
 				"overrides": strconv.Itoa(len(doc.Overrides)), "always_portal_domains": strconv.Itoa(len(doc.AlwaysPortalDomains))}})

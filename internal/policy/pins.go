@@ -61,7 +61,7 @@ func (e *Engine) PutPin(ctx context.Context, actor audit.Actor, p store.Transpor
 		if create {
 			action = "policy.pin.create"
 		}
-		if _, err := e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: actor, Action: action, TargetType: "transport_pin",
+		if err := e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: actor, Action: action, TargetType: "transport_pin",
 			TargetID: p.Domain, Outcome: audit.Success, Details: map[string]string{"mx_pattern": p.MXPattern, "cert_pinned": boolText(p.CertSHA256 != "")}}); err != nil {
 			return err
 		}
@@ -89,7 +89,7 @@ func (e *Engine) DeletePin(ctx context.Context, actor audit.Actor, orgID, domain
 		if !ok {
 			return store.ErrNotFound
 		}
-		if _, err := e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "policy.pin.delete",
+		if err := e.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "policy.pin.delete",
 			TargetType: "transport_pin", TargetID: d, Outcome: audit.Success}); err != nil {
 			return err
 		}

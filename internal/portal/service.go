@@ -173,7 +173,7 @@ func (s *Service) appendAudit(ctx context.Context, tx *store.Tx, it store.Portal
 	for k, v := range details {
 		d[k] = v
 	}
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: it.OrgID, Actor: actor, Action: action, TargetType: "message",
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: it.OrgID, Actor: actor, Action: action, TargetType: "message",
 		TargetID: it.MessageID, Outcome: outcome, Details: d})
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)

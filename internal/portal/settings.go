@@ -65,7 +65,7 @@ func (s *Service) PutSettings(ctx context.Context, p auth.Principal, in Settings
 		if err := store.PutPortalSettings(ctx, tx, row); err != nil {
 			return err
 		}
-		_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: p.Actor(), Action: "portal.settings.update",
+		err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: p.Actor(), Action: "portal.settings.update",
 			TargetType: "organization", TargetID: p.OrgID, Outcome: audit.Success,
 			Details: map[string]string{"expiry": in.Expiry.String(), "show_subject": boolString(in.ShowSubject)}})
 		return err

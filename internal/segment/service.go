@@ -463,7 +463,7 @@ func (s *Service) audit(ctx context.Context, tx *store.Tx, who audit.Actor, orgI
 	if segmentID == "" {
 		targetType = ""
 	}
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: who, Action: action, TargetType: targetType,
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: who, Action: action, TargetType: targetType,
 		TargetID: segmentID, Outcome: audit.Success, Details: details})
 	return err
 }

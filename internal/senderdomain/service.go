@@ -150,7 +150,7 @@ func (a Actor) mayRead() error {
 // record appends an audit entry in tx; its failure fails the action (HIPAA
 // 164.312(b)).
 func (s *Service) record(ctx context.Context, tx *store.Tx, a Actor, action, targetID string, details map[string]string) error {
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action,
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action,
 		TargetType: "sender_domain", TargetID: targetID, Outcome: audit.Success, Details: details})
 	if err != nil {
 		return fmt.Errorf("audit %s: %w", action, err)

@@ -58,42 +58,6 @@ type AuditSigningKey struct {
 	CreatedAt time.Time
 }
 
-// AdvanceAuditHead reserves the next sequence number of chain inside tx and
-// returns it with the hash of the entry before it (genesis for a new chain).
-// The upsert takes the head row's lock on both drivers (PostgreSQL holds the
-// row lock until tx ends; SQLite has one writer), so concurrent appends to one
-// chain, from any number of nodes, queue here and the chain stays gap-free.
-// The caller must then InsertAuditRecord in the same tx.
-func AdvanceAuditHead(ctx context.Context, tx *Tx, chain string, genesis []byte) (seq int64, prevHash []byte, err error) {
-	err = Scan(tx.QueryRow(ctx, `INSERT INTO audit_heads (chain, seq, hash) VALUES (?, 1, ?)
-		ON CONFLICT (chain) DO UPDATE SET seq = audit_heads.seq + 1
-		RETURNING seq, hash`, chain, genesis), &seq, &prevHash)
-	if err != nil {
-		return 0, nil, fmt.Errorf("advance audit head %s: %w", chain, err)
-	}
-	return seq, prevHash, nil
-}
-
-// InsertAuditRecord writes r and moves its chain's head hash to r.Hash. The
-// head must already stand at r.Seq (see AdvanceAuditHead).
-func InsertAuditRecord(ctx context.Context, tx *Tx, r AuditRecord) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO audit_entries
-		(chain, seq, at, actor_type, actor_id, action, target_type, target_id, outcome, client_ip, user_agent, details, prev_hash, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Chain, r.Seq, Micros(r.At), r.ActorType, r.ActorID, r.Action, r.TargetType, r.TargetID,
-		r.Outcome, r.ClientIP, r.UserAgent, r.Details, r.PrevHash, r.Hash); err != nil {
-		return fmt.Errorf("insert audit entry %s/%d: %w", r.Chain, r.Seq, err)
-	}
-	res, err := tx.Exec(ctx, `UPDATE audit_heads SET hash = ? WHERE chain = ? AND seq = ?`, r.Hash, r.Chain, r.Seq)
-	if err != nil {
-		return fmt.Errorf("move audit head %s: %w", r.Chain, err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n != 1 {
-		return fmt.Errorf("move audit head %s: head is not at seq %d (rows %d, %v)", r.Chain, r.Seq, n, err)
-	}
-	return nil
-}
-
 // AuditHeadOf returns chain's head, or ErrNotFound.
 func AuditHeadOf(ctx context.Context, q Querier, chain string) (AuditHead, error) {
 	h := AuditHead{Chain: chain}

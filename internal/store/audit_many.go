@@ -6,10 +6,13 @@ import (
 	"strings"
 )
 
-// AdvanceAuditHeadBy moves chain's head on by n entries at once (n ≥ 1),
-// creating it at the genesis hash, and returns the first new sequence
-// number and the hash the first new entry follows. Like AdvanceAuditHead
-// it takes the head's row lock until the transaction ends.
+// AdvanceAuditHeadBy reserves the next n sequence numbers of chain inside
+// tx (n ≥ 1), creating its head at the genesis hash, and returns the first
+// of them with the hash the first new entry follows. The upsert takes the
+// head row's lock on both drivers (PostgreSQL holds the row lock until tx
+// ends; SQLite has one writer), so concurrent appends to one chain, from
+// any number of nodes, queue here and the chain stays gap-free. The caller
+// must then InsertAuditRecords in the same tx.
 func AdvanceAuditHeadBy(ctx context.Context, tx *Tx, chain string, n int, genesis []byte) (first int64, prevHash []byte, err error) {
 	var last int64
 	err = Scan(tx.QueryRow(ctx, `INSERT INTO audit_heads (chain, seq, hash) VALUES (?, ?, ?)

@@ -21,13 +21,13 @@ func appendRaw(t *testing.T, db *store.DB, chain string, at time.Time) store.Aud
 	ctx := context.Background()
 	var rec store.AuditRecord
 	if err := db.Tx(ctx, func(tx *store.Tx) error {
-		seq, prev, err := store.AdvanceAuditHead(ctx, tx, chain, make([]byte, 32))
+		seq, prev, err := store.AdvanceAuditHeadBy(ctx, tx, chain, 1, make([]byte, 32))
 		if err != nil {
 			return err
 		}
 		rec = store.AuditRecord{Chain: chain, Seq: seq, At: at, ActorType: "system", Action: "test.append",
 			Outcome: "success", Details: "{}", PrevHash: prev, Hash: bytes.Repeat([]byte{byte(seq)}, 32)}
-		return store.InsertAuditRecord(ctx, tx, rec)
+		return store.InsertAuditRecords(ctx, tx, []store.AuditRecord{rec})
 	}); err != nil {
 		t.Fatalf("append to %s: %v", chain, err)
 	}
@@ -49,7 +49,7 @@ func TestAuditHeadSerializesAppendsAndRollsBack(t *testing.T) {
 		}
 		boom := errors.New("boom")
 		err := db.Tx(ctx, func(tx *store.Tx) error {
-			if _, _, err := store.AdvanceAuditHead(ctx, tx, "org_a", make([]byte, 32)); err != nil {
+			if _, _, err := store.AdvanceAuditHeadBy(ctx, tx, "org_a", 1, make([]byte, 32)); err != nil {
 				return err
 			}
 			return boom
@@ -65,7 +65,7 @@ func TestAuditHeadSerializesAppendsAndRollsBack(t *testing.T) {
 		err = db.Tx(ctx, func(tx *store.Tx) error {
 			r := second
 			r.Seq = 5
-			return store.InsertAuditRecord(ctx, tx, r)
+			return store.InsertAuditRecords(ctx, tx, []store.AuditRecord{r})
 		})
 		if err == nil {
 			t.Fatal("record inserted at a seq the head does not stand at")

@@ -45,16 +45,17 @@ func RecipientPoliciesByID(ctx context.Context, q Querier, ids []string) (map[st
 }
 
 // Savepoint runs fn inside a savepoint of tx named name: when fn fails, its
-// writes and the AfterCommit hooks it registered are undone and the rest of
-// the transaction goes on (on PostgreSQL a failed statement would otherwise
-// abort the whole transaction). It returns fn's error.
+// writes, the AfterCommit hooks it registered and what it queued are
+// undone and the rest of the transaction goes on (on PostgreSQL a failed
+// statement would otherwise abort the whole transaction). It returns fn's
+// error.
 func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error {
 	if _, err := tx.Exec(ctx, "SAVEPOINT "+name); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	hooks := len(tx.afterCommit)
+	m := tx.mark()
 	if err := fn(); err != nil {
-		tx.afterCommit = tx.afterCommit[:hooks]
+		tx.undo(m)
 		if _, rbErr := tx.Exec(context.WithoutCancel(ctx), "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
 		}

@@ -16,8 +16,10 @@ import (
 // Callers hand Do a function that writes inside a *Tx; Do returns once that
 // write is durably committed, or with its error. In a batch of several each
 // function runs inside its own SAVEPOINT, so one caller's failure rolls back
-// only its own writes and its AfterCommit hooks, and the rest of the batch
-// commits; a batch of one is a plain transaction.
+// only its own writes, its AfterCommit hooks and what it queued (Tx.Queue),
+// and the rest of the batch commits; a batch of one is a plain
+// transaction. What the batch's requests queued is flushed once, for all
+// of them, before the batch commits.
 //
 // There is no waiting to fill a batch: a worker takes whatever is queued
 // (up to MaxBatch) and commits it; requests that arrive meanwhile form the
@@ -182,9 +184,9 @@ func (c *Committer) runOne(r *commitReq, tx *Tx, i int) error {
 	if _, err := tx.Exec(r.ctx, "SAVEPOINT "+sp); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	hooks := len(tx.afterCommit)
+	m := tx.mark()
 	if err := r.fn(tx); err != nil {
-		tx.afterCommit = tx.afterCommit[:hooks]
+		tx.undo(m)
 		if _, rbErr := tx.Exec(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); rbErr != nil {
 			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", rbErr))
 		}

@@ -85,6 +85,63 @@ type Tx struct {
 	conn
 	tx          *sql.Tx
 	afterCommit []func()
+	queued      []queuedItem // written just before COMMIT (Queue)
+}
+
+// A Flusher writes, inside a transaction and just before it commits, the
+// items the transaction's work queued for it (Tx.Queue), in queueing
+// order. An error rolls the transaction back.
+type Flusher interface {
+	Flush(ctx context.Context, tx *Tx, items []any) error
+}
+
+type queuedItem struct {
+	to   Flusher
+	item any
+}
+
+// Queue hands item to f, which writes it with everything else queued for
+// it when fn of DB.Tx has returned and before COMMIT: one Flush call per
+// Flusher, in the order of their first items. It is for writes that are
+// best made last and together: the audit log's chain heads are locked
+// from their update until COMMIT, so appending at the end holds them
+// briefly, and appending a whole group-commit batch's entries at once
+// can take several organizations' heads in one order (audit.Log.Flush).
+// A savepoint rolled back (Savepoint, group commit) drops what was queued
+// inside it.
+func (tx *Tx) Queue(f Flusher, item any) { tx.queued = append(tx.queued, queuedItem{f, item}) }
+
+// flushQueued runs the Flushers of what was queued.
+func (tx *Tx) flushQueued(ctx context.Context) error {
+	if len(tx.queued) == 0 {
+		return nil
+	}
+	var order []Flusher
+	items := map[Flusher][]any{}
+	for _, q := range tx.queued {
+		if _, ok := items[q.to]; !ok {
+			order = append(order, q.to)
+		}
+		items[q.to] = append(items[q.to], q.item)
+	}
+	tx.queued = nil
+	for _, f := range order {
+		if err := f.Flush(ctx, tx, items[f]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// txMark is how far a transaction's hooks and queue reached, so a
+// savepoint rolled back can undo what was registered inside it.
+type txMark struct{ hooks, queued int }
+
+func (tx *Tx) mark() txMark { return txMark{len(tx.afterCommit), len(tx.queued)} }
+
+func (tx *Tx) undo(m txMark) {
+	tx.afterCommit = tx.afterCommit[:m.hooks]
+	tx.queued = tx.queued[:m.queued]
 }
 
 // SQL exposes the underlying transaction for the job engine's InsertTx.
@@ -110,7 +167,11 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			panic(p)
 		}
 	}()
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		err = tx.flushQueued(ctx)
+	}
+	if err != nil {
 		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(err, fmt.Errorf("roll back: %w", rbErr))
 		}

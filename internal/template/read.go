@@ -63,7 +63,7 @@ func (s *Service) Delete(ctx context.Context, actor audit.Actor, orgID, template
 		if err := store.DeleteTemplate(ctx, tx, orgID, templateID, s.now()); err != nil {
 			return err
 		}
-		_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "template.delete", TargetType: "template",
+		err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: "template.delete", TargetType: "template",
 			TargetID: templateID, Outcome: audit.Success})
 		return err
 	})

@@ -175,7 +175,7 @@ func (s *Service) insertVersion(ctx context.Context, tx *store.Tx, actor audit.A
 	if err := store.InsertTemplateVersion(ctx, tx, row); err != nil {
 		return err
 	}
-	_, err = s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: action, TargetType: "template",
+	err = s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: orgID, Actor: actor, Action: action, TargetType: "template",
 		TargetID: t.ID, Outcome: audit.Success, Details: map[string]string{"version": strconv.Itoa(t.Version)}})
 	return err
 }

@@ -299,7 +299,7 @@ func (s *Service) setTriggers(ctx context.Context, tx *store.Tx, orgID, workflow
 }
 
 func (s *Service) audit(ctx context.Context, tx *store.Tx, a Actor, action, workflowID string, details map[string]string) error {
-	_, err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action, TargetType: "workflow",
+	err := s.deps.Audit.Append(ctx, tx, audit.Entry{Chain: a.orgID, Actor: a.who, Action: action, TargetType: "workflow",
 		TargetID: workflowID, Outcome: audit.Success, Details: details})
 	return err
 }

@@ -164,7 +164,7 @@ func (s *Service) record(ctx context.Context, tx *store.Tx, p auth.Principal, ac
 	if c.ClientCA != "" {
 		d["client_ca"] = "set"
 	}
-	_, err := s.audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: p.Actor(), Action: action,
+	err := s.audit.Append(ctx, tx, audit.Entry{Chain: p.OrgID, Actor: p.Actor(), Action: action,
 		TargetType: "gateway_connector", TargetID: c.ID, Outcome: audit.Success, Details: d})
 	return err
 }
