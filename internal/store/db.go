@@ -40,6 +40,7 @@ type DB struct {
 	path   string        // SQLite only: the database file
 	stmts  *stmtCache    // SQLite only: the writer's prepared statements
 	rstmts *stmtCache    // SQLite only: the read pool's prepared statements
+	ckpt   *checkpointer // SQLite only: copies the log into the database file
 }
 
 // DriverFor reports which driver a URL selects.
@@ -97,6 +98,9 @@ func (db *DB) Ping(ctx context.Context) error {
 // Close releases every connection.
 func (db *DB) Close() error {
 	var errs []error
+	if db.ckpt != nil {
+		errs = append(errs, db.ckpt.close())
+	}
 	if db.stmts != nil {
 		db.stmts.close()
 		db.rstmts.close()

@@ -21,7 +21,9 @@
 // progress. Every connection sets synchronous=FULL so a committed transaction
 // survives power loss (principle: accepted means durable), and a busy timeout
 // for the rare case another process holds the lock (for example `carepost
-// migrate` beside a running server).
+// migrate` beside a running server). A third connection belongs to the
+// checkpointer (checkpoint.go), which copies the write-ahead log into the
+// database file in the background, so no commit pays for a checkpoint.
 //
 // Code holding a write transaction must never start a second one: with one
 // writer connection that would wait forever. Functions that may run inside a

@@ -59,6 +59,20 @@ func sqliteDSN(path string, readOnly bool) string {
 		// import: 15.9k rows/s at 2 MiB, 17.3k at 16, 18.7k at 64, where
 		// a 10k campaign's peak RSS went from 122 to 147 and 248 MiB).
 		q.Add("_pragma", "cache_size(-16384)")
+		// Checkpoints are the checkpointer's (checkpoint.go); the
+		// writer's own is a backstop.
+		q.Add("_pragma", fmt.Sprintf("wal_autocheckpoint(%d)", writerAutocheckpoint))
+	}
+	return "file:" + path + "?" + q.Encode()
+}
+
+// sqliteCheckpointDSN is the checkpointer's connection: the common
+// settings (synchronous=FULL syncs the database file after a checkpoint),
+// neither read-only nor the writer.
+func sqliteCheckpointDSN(path string) string {
+	q := url.Values{}
+	for _, p := range sqlitePragmas {
+		q.Add("_pragma", p)
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -95,5 +109,11 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	read.SetMaxOpenConns(opts.MaxConns)
 	read.SetMaxIdleConns(opts.MaxConns)
-	return &DB{driver: SQLite, write: write, read: read, path: path, stmts: newStmtCache(write), rstmts: newStmtCache(read)}, nil
+	ckpt, err := startCheckpointer(path)
+	if err != nil {
+		read.Close()
+		write.Close()
+		return nil, fmt.Errorf("open sqlite checkpointer %s: %w", path, err)
+	}
+	return &DB{driver: SQLite, write: write, read: read, path: path, stmts: newStmtCache(write), rstmts: newStmtCache(read), ckpt: ckpt}, nil
 }

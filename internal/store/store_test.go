@@ -163,7 +163,7 @@ func TestSQLiteConnectionSettings(t *testing.T) {
 	}
 	err := db.Tx(ctx, func(tx *store.Tx) error {
 		for name, want := range map[string]string{"journal_mode": "wal", "synchronous": "2", "temp_store": "2",
-			"cache_size": "-16384", "foreign_keys": "1"} {
+			"cache_size": "-16384", "foreign_keys": "1", "wal_autocheckpoint": "10000"} {
 			if got := pragma(tx, name); got != want {
 				t.Errorf("writer: %s = %s, want %s", name, got, want)
 			}

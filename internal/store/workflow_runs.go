@@ -135,15 +135,34 @@ func NextDue(ctx context.Context, q Querier) (time.Time, error) {
 	return FromMicros(best), nil
 }
 
-// UpdateWorkflowRuns writes runs' mutable columns.
+// UpdateWorkflowRuns writes runs' mutable columns, a hundred runs per
+// statement (UPDATE … FROM VALUES on both drivers, whose VALUES columns are
+// column1, column2, …): an engine batch updates every run it claimed.
 func UpdateWorkflowRuns(ctx context.Context, tx *Tx, rows []WorkflowRunRow) error {
-	for _, r := range rows {
-		_, err := tx.Exec(ctx, `UPDATE workflow_runs SET state = ?, step_id = ?, step_at = ?, due_at = ?, wait_key = ?, wake = ?, visited = ?,
-			engaged = ?, seq = ?, outcome = ?, finished_at = ? WHERE org_id = ? AND id = ?`,
-			r.State, r.StepID, Micros(r.StepAt), Micros(r.DueAt), r.WaitKey, r.Wake, r.Visited, r.Engaged, r.Seq, r.Outcome,
-			Micros(r.FinishedAt), r.OrgID, r.ID)
+	const chunk = 100
+	for start := 0; start < len(rows); start += chunk {
+		part := rows[start:min(start+chunk, len(rows))]
+		var b strings.Builder
+		b.WriteString(`UPDATE workflow_runs AS r SET state = v.column3, step_id = v.column4, step_at = v.column5, due_at = v.column6,
+			wait_key = v.column7, wake = v.column8, visited = v.column9, engaged = v.column10, seq = v.column11, outcome = v.column12,
+			finished_at = v.column13 FROM (VALUES `)
+		args := make([]any, 0, len(part)*13)
+		for i, r := range part {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			// Casts give PostgreSQL the types of VALUES' parameters.
+			b.WriteString(`(?, ?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, ?, ?, CAST(? AS INTEGER), ?, CAST(? AS BIGINT))`)
+			args = append(args, r.OrgID, r.ID, r.State, r.StepID, Micros(r.StepAt), Micros(r.DueAt), r.WaitKey, r.Wake, r.Visited,
+				r.Engaged, r.Seq, r.Outcome, Micros(r.FinishedAt))
+		}
+		b.WriteString(`) AS v WHERE r.org_id = v.column1 AND r.id = v.column2`)
+		res, err := tx.Exec(ctx, b.String(), args...)
 		if err != nil {
-			return fmt.Errorf("update workflow run %s: %w", r.ID, err)
+			return fmt.Errorf("update workflow runs: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(part)) {
+			return fmt.Errorf("update workflow runs: %d of %d rows updated (%v)", n, len(part), err)
 		}
 	}
 	return nil
