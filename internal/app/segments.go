@@ -24,8 +24,8 @@ func (s segmentSeam) Contains(ctx context.Context, orgID, segmentID, contactID s
 	return s.a.Segments.Contains(ctx, orgID, segmentID, contactID)
 }
 
-func (s segmentSeam) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID, contactID string) error {
-	return s.a.Segments.AddStatic(ctx, tx, orgID, segmentID, contactID)
+func (s segmentSeam) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID string, contactIDs []string) error {
+	return s.a.Segments.AddStatic(ctx, tx, orgID, segmentID, contactIDs)
 }
 
 func (s segmentSeam) Exists(ctx context.Context, orgID, segmentID string) (bool, error) {

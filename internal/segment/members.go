@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"strconv"
 	"strings"
@@ -167,13 +168,14 @@ func (s *Service) Contains(ctx context.Context, orgID, segmentID, contactID stri
 	return ev.matcher().match(&c)
 }
 
-// AddStatic adds a contact to a static segment inside the caller's
-// transaction (a workflow step's). Adding a member again changes nothing.
-// store.ErrNotFound when the segment or the contact is not the
-// organization's; ErrNotStatic for a dynamic segment. It writes no audit
-// entry: the caller's transaction records its own step. A contact that was
-// not a member yet is told to the observer (it entered the segment), in tx.
-func (s *Service) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID, contactID string) error {
+// AddStatic adds contacts to a static segment inside the caller's
+// transaction (a workflow batch's add_to_segment steps, together). Adding
+// a member again changes nothing. store.ErrNotFound when the segment or
+// any of the contacts is not the organization's; ErrNotStatic for a
+// dynamic segment. It writes no audit entry: the caller's transaction
+// records its own steps. Contacts that were not members yet are told to
+// the observer (they entered the segment), in tx.
+func (s *Service) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID string, contactIDs []string) error {
 	row, err := store.GetSegment(ctx, tx, orgID, segmentID)
 	if err != nil {
 		return err
@@ -181,10 +183,16 @@ func (s *Service) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID,
 	if Kind(row.Kind) != Static {
 		return ErrNotStatic
 	}
-	if _, err := store.ContactKey(ctx, tx, orgID, contactID); err != nil {
+	ids := dedupe(contactIDs)
+	n, err := store.CountContactKeys(ctx, tx, orgID, ids)
+	if err != nil {
 		return err
 	}
-	added, err := store.AddSegmentMembersNew(ctx, tx, orgID, segmentID, []string{contactID}, "system", s.now())
+	if n != len(ids) {
+		return fmt.Errorf("add to static segment %s: %d of %d contacts are not the organization's: %w",
+			segmentID, len(ids)-n, len(ids), store.ErrNotFound)
+	}
+	added, err := store.AddSegmentMembersNew(ctx, tx, orgID, segmentID, ids, "system", s.now())
 	if err != nil {
 		return err
 	}

@@ -204,24 +204,32 @@ func TestStaticSegment(t *testing.T) {
 			t.Fatalf("foreign contact: %v", err)
 		}
 		// A workflow adds inside its own transaction.
-		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, ids[2]) })
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, []string{ids[2]}) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, ids[2]) })
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, []string{ids[2]}) })
 		if err != nil {
 			t.Fatalf("adding again: %v", err)
 		}
 		if got := e.members(t, e.orgA, st.ID); !slices.Equal(got, sorted(ids)) {
 			t.Fatalf("members %v", got)
 		}
-		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgB, st.ID, other[0]) })
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgB, st.ID, []string{other[0]}) })
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("org B AddStatic to A's segment: %v", err)
 		}
-		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, other[0]) })
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, []string{other[0]}) })
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("AddStatic of org B's contact: %v", err)
+		}
+		// Several at once (a workflow batch's steps), one of them another
+		// organization's: refused whole.
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error {
+			return e.svc.AddStatic(ctx, tx, e.orgA, st.ID, []string{ids[2], ids[2], other[0]})
+		})
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("AddStatic with org B's contact among them: %v", err)
 		}
 		if n, err := e.svc.RemoveMembers(ctx, e.marketerA, st.ID, []string{ids[1]}); err != nil || n != 1 {
 			t.Fatalf("remove: %d %v", n, err)
@@ -244,7 +252,7 @@ func TestStaticSegment(t *testing.T) {
 		if _, err := e.svc.AddMembers(ctx, e.marketerA, dyn.ID, ids[1:2]); !errors.Is(err, segment.ErrNotStatic) {
 			t.Fatalf("add to dynamic: %v", err)
 		}
-		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, dyn.ID, ids[1]) })
+		err = e.app.DB.Tx(ctx, func(tx *store.Tx) error { return e.svc.AddStatic(ctx, tx, e.orgA, dyn.ID, []string{ids[1]}) })
 		if !errors.Is(err, segment.ErrNotStatic) {
 			t.Fatalf("AddStatic to dynamic: %v", err)
 		}

@@ -244,6 +244,28 @@ func contactOne(res interface{ RowsAffected() (int64, error) }, err error, forma
 	return nil
 }
 
+// CountContactKeys counts the contacts among ids (distinct) that are the
+// organization's and not deleted (their key is there): an existence check
+// that locks and decrypts nothing.
+func CountContactKeys(ctx context.Context, q Querier, orgID string, ids []string) (int, error) {
+	total := 0
+	for start := 0; start < len(ids); start += contactBatch {
+		part := ids[start:min(start+contactBatch, len(ids))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, orgID)
+		for _, id := range part {
+			args = append(args, id)
+		}
+		var n int
+		if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM contact_keys WHERE org_id = ? AND contact_id IN (?`+
+			strings.Repeat(", ?", len(part)-1)+`)`, args...), &n); err != nil {
+			return 0, fmt.Errorf("count contact keys: %w", err)
+		}
+		total += n
+	}
+	return total, nil
+}
+
 // ContactKey reads a contact's wrapped key; ErrNotFound once the contact
 // is deleted (its key destroyed).
 func ContactKey(ctx context.Context, q Querier, orgID, contactID string) ([]byte, error) {

@@ -41,6 +41,11 @@ type batch struct {
 	steps    int
 	arm      bool
 
+	// adds are the batch's add_to_segment steps, per (organization,
+	// segment) in the order first met, written together at flush.
+	adds    map[[2]string][]string
+	addKeys [][2]string
+
 	// work composes a parallel batch's messages (nil: in line; see
 	// sendStep and pool).
 	work *pool
@@ -169,8 +174,9 @@ func (b *batch) contact(r *store.WorkflowRunRow) (contact.Contact, bool) {
 	return c, ok
 }
 
-// flush writes what the batch's steps changed: the runs and the step
-// events, the messages, then the history and counters.
+// flush writes what the batch's steps changed: the segment memberships
+// its add_to_segment steps made, the runs and the step events, the
+// messages, then the history and counters.
 //
 // The runs' new state and the step events do not depend on how the sends
 // come out (a parallel batch whose message was not made is rolled back
@@ -178,6 +184,9 @@ func (b *batch) contact(r *store.WorkflowRunRow) (contact.Contact, bool) {
 // still composing; the history rows name the messages and the counters
 // count them, so they follow the sends.
 func (b *batch) flush(ctx context.Context) error {
+	if err := b.flushSegmentAdds(ctx); err != nil {
+		return err
+	}
 	rows := make([]store.WorkflowRunRow, len(b.runs))
 	for i, r := range b.runs {
 		rows[i] = *r
@@ -200,6 +209,31 @@ func (b *batch) flush(ctx context.Context) error {
 		return err
 	}
 	return b.s.arm(ctx, b.tx, b.arm)
+}
+
+// addToSegment notes an add_to_segment step's contact for the flush.
+// Nothing in the batch reads the membership back (conditions read
+// committed state), so adding at the flush is adding at the step; a
+// failure fails the batch either way.
+func (b *batch) addToSegment(org, segment, contact string) {
+	k := [2]string{org, segment}
+	if b.adds == nil {
+		b.adds = map[[2]string][]string{}
+	}
+	if _, ok := b.adds[k]; !ok {
+		b.addKeys = append(b.addKeys, k)
+	}
+	b.adds[k] = append(b.adds[k], contact)
+}
+
+// flushSegmentAdds adds each segment's contacts in one call.
+func (b *batch) flushSegmentAdds(ctx context.Context) error {
+	for _, k := range b.addKeys {
+		if err := b.s.deps.Segments.AddStatic(ctx, b.tx, k[0], k[1], b.adds[k]); err != nil {
+			return fmt.Errorf("add to segment %s: %w", k[1], err)
+		}
+	}
+	return nil
 }
 
 func (s *Service) flushStats(ctx context.Context, tx *store.Tx, stats map[statKey]*store.WorkflowStepStats) error {

@@ -150,7 +150,7 @@ func TestTriggers(t *testing.T) {
 		}
 		// A contact entering the segment (add_to_segment's path, AddStatic).
 		s := e.contact("enters@patients.example", contactOpts{})
-		err := e.a.DB.Tx(e.ctx, func(tx *store.Tx) error { return e.a.Segments.AddStatic(e.ctx, tx, e.org, segment, s) })
+		err := e.a.DB.Tx(e.ctx, func(tx *store.Tx) error { return e.a.Segments.AddStatic(e.ctx, tx, e.org, segment, []string{s}) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/carepost/carepost/internal/store"
@@ -20,7 +21,9 @@ import (
 // does so for AddStatic).
 type Segments interface {
 	Contains(ctx context.Context, orgID, segmentID, contactID string) (bool, error)
-	AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID, contactID string) error
+	// AddStatic adds contacts to a static segment in tx (a batch's
+	// add_to_segment steps for one segment, together).
+	AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID string, contactIDs []string) error
 	// Exists reports whether the organization has the segment.
 	Exists(ctx context.Context, orgID, segmentID string) (bool, error)
 	// Members returns a page of the segment's member contact ids after
@@ -52,14 +55,20 @@ func (l *ListSegments) Contains(ctx context.Context, orgID, segmentID, contactID
 	return m[contactID][segmentID] == "subscribed", nil
 }
 
-// AddStatic subscribes the contact to the list in tx, and tells Entered
-// and Joined when it was not a member yet.
-func (l *ListSegments) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID, contactID string) error {
-	m, err := store.ContactMemberships(ctx, tx, orgID, []string{contactID})
+// AddStatic subscribes the contacts to the list in tx, and tells Entered
+// and Joined about those that were not members yet.
+func (l *ListSegments) AddStatic(ctx context.Context, tx *store.Tx, orgID, segmentID string, contactIDs []string) error {
+	m, err := store.ContactMemberships(ctx, tx, orgID, contactIDs)
 	if err != nil {
 		return err
 	}
-	if m[contactID][segmentID] == "subscribed" {
+	var ids []string
+	for _, id := range contactIDs {
+		if m[id][segmentID] != "subscribed" && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
 		return nil
 	}
 	if ok, err := store.ContactListExists(ctx, tx, orgID, segmentID); err != nil || !ok {
@@ -68,10 +77,9 @@ func (l *ListSegments) AddStatic(ctx context.Context, tx *store.Tx, orgID, segme
 		}
 		return err
 	}
-	if err := store.SetListMembers(ctx, tx, orgID, segmentID, []string{contactID}, "subscribed", l.now()); err != nil {
+	if err := store.SetListMembers(ctx, tx, orgID, segmentID, ids, "subscribed", l.now()); err != nil {
 		return err
 	}
-	ids := []string{contactID}
 	if l.Joined != nil {
 		if err := l.Joined(ctx, tx, orgID, segmentID, ids); err != nil {
 			return err

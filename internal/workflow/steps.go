@@ -121,9 +121,7 @@ func (s *Service) execute(ctx context.Context, b *batch, r *store.WorkflowRunRow
 		b.arm = b.arm || n > 0
 		return result{end: true, outcome: OutcomeMoved, detail: detail}, nil
 	case StepSegment:
-		if err := s.deps.Segments.AddStatic(ctx, b.tx, r.OrgID, st.SegmentID, r.ContactID); err != nil {
-			return result{}, fmt.Errorf("add to segment: %w", err)
-		}
+		b.addToSegment(r.OrgID, st.SegmentID, r.ContactID)
 		return result{next: d.next(st), outcome: "added", detail: st.SegmentID}, nil
 	case StepEnd:
 		return result{end: true, outcome: "end"}, nil
