@@ -157,11 +157,7 @@ func ContactsByEmailIndex(ctx context.Context, q Querier, orgID string, indexes 
 	out := make(map[string]ContactRow, len(indexes))
 	for start := 0; start < len(indexes); start += contactBatch {
 		part := indexes[start:min(start+contactBatch, len(indexes))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, orgID)
-		for _, ix := range part {
-			args = append(args, ix)
-		}
+		args := scopedArgs(orgID, part)
 		// QUIRK: two steps. Asked for the whole row with "email_index IN
 		// (…)", SQLite (no statistics) walks the organization's every
 		// contact by primary key and tests each against the list — the 1M
@@ -191,11 +187,7 @@ func ContactsByID(ctx context.Context, q Querier, orgID string, ids []string) ([
 	var out []ContactRow
 	for start := 0; start < len(ids); start += contactBatch {
 		part := ids[start:min(start+contactBatch, len(ids))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, orgID)
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args := scopedArgs(orgID, part)
 		rows, err := queryContacts(ctx, q, contactSelect+` WHERE c.org_id = ? AND c.id IN (?`+strings.Repeat(", ?", len(part)-1)+`) ORDER BY c.id`+lockContacts(q), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read contacts: %w", err)
@@ -251,11 +243,7 @@ func CountContactKeys(ctx context.Context, q Querier, orgID string, ids []string
 	total := 0
 	for start := 0; start < len(ids); start += contactBatch {
 		part := ids[start:min(start+contactBatch, len(ids))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, orgID)
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args := scopedArgs(orgID, part)
 		var n int
 		if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM contact_keys WHERE org_id = ? AND contact_id IN (?`+
 			strings.Repeat(", ?", len(part)-1)+`)`, args...), &n); err != nil {
@@ -274,4 +262,15 @@ func ContactKey(ctx context.Context, q Querier, orgID, contactID string) ([]byte
 		return nil, fmt.Errorf("read contact key %s/%s: %w", orgID, contactID, err)
 	}
 	return wrapped, nil
+}
+
+// scopedArgs is a query's arguments: the organization, then each value of
+// part (for "org_id = ? AND x IN (?, …)").
+func scopedArgs[T any](orgID string, part []T) []any {
+	args := make([]any, 0, len(part)+1)
+	args = append(args, orgID)
+	for _, v := range part {
+		args = append(args, v)
+	}
+	return args
 }
