@@ -73,8 +73,9 @@ func sorted(ids ...string) []string {
 
 // TestStaticSegmentEntryStartsWorkflows: a segment_in workflow on a real
 // static segment starts for a contact added through the segment API and
-// for one an add_to_segment step of another workflow adds; segment.Contains
-// sees the step's member; adding a member again starts nothing.
+// for those an add_to_segment step of another workflow adds (two in one
+// engine batch, added together); segment.Contains sees the step's
+// members; adding a member again starts nothing.
 func TestStaticSegmentEntryStartsWorkflows(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, func(t *testing.T, d store.Driver) {
@@ -90,6 +91,7 @@ func TestStaticSegmentEntryStartsWorkflows(t *testing.T) {
 
 		viaAPI := e.contact("api@patients.example", contactOpts{})
 		viaStep := e.contact("step@patients.example", contactOpts{})
+		viaStep2 := e.contact("step2@patients.example", contactOpts{})
 		elsewhere := e.contact("other@patients.example", contactOpts{})
 		e.addMembers(seg, viaAPI)
 		e.addMembers(other, elsewhere)
@@ -97,21 +99,24 @@ func TestStaticSegmentEntryStartsWorkflows(t *testing.T) {
 			t.Fatalf("before the step: contains %v %v", in, err)
 		}
 		e.enrol(tag, viaStep)
+		e.enrol(tag, viaStep2)
 		for e.run() > 0 { // the step's entry enrols a run that is due next
 		}
-		if in, err := e.a.Segments.Contains(e.ctx, e.org, seg, viaStep); err != nil || !in {
-			t.Fatalf("after the add_to_segment step: contains %v %v", in, err)
+		for _, c := range []string{viaStep, viaStep2} {
+			if in, err := e.a.Segments.Contains(e.ctx, e.org, seg, c); err != nil || !in {
+				t.Fatalf("after the add_to_segment step: contains %v %v", in, err)
+			}
 		}
-		if got, want := e.enrolled(enter), sorted(viaAPI, viaStep); !slices.Equal(got, want) {
+		if got, want := e.enrolled(enter), sorted(viaAPI, viaStep, viaStep2); !slices.Equal(got, want) {
 			t.Fatalf("segment_in enrolled %v, want %v", got, want)
 		}
-		if e.sent(viaAPI) != 1 || e.sent(viaStep) != 1 || e.sent(elsewhere) != 0 {
-			t.Fatalf("sent %d, %d, %d", e.sent(viaAPI), e.sent(viaStep), e.sent(elsewhere))
+		if e.sent(viaAPI) != 1 || e.sent(viaStep) != 1 || e.sent(viaStep2) != 1 || e.sent(elsewhere) != 0 {
+			t.Fatalf("sent %d, %d, %d, %d", e.sent(viaAPI), e.sent(viaStep), e.sent(viaStep2), e.sent(elsewhere))
 		}
 		// Already a member: adding again is no entry.
 		e.addMembers(seg, viaAPI, viaStep)
 		e.run()
-		if n := e.count(`SELECT count(*) FROM workflow_runs WHERE workflow_id = ?`, enter); n != 2 {
+		if n := e.count(`SELECT count(*) FROM workflow_runs WHERE workflow_id = ?`, enter); n != 3 {
 			t.Fatalf("runs after adding members again: %d", n)
 		}
 	})
