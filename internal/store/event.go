@@ -44,6 +44,30 @@ func InsertEvents(ctx context.Context, tx *Tx, rows []EventRow) error {
 	return nil
 }
 
+// eventsAfterSQL is EventsAfter's query: its arguments are the
+// organization, the position (rowid; or transaction id and sequence), the
+// message id when byMessage, and the limit. One message's events come
+// through events_message (migration 0020), a partial index the query names
+// by repeating its predicate, instead of a walk over the organization's
+// events from the cursor on.
+func eventsAfterSQL(d Driver, byMessage bool) string {
+	const cols = `id, org_id, type, message_id, recipient_id, at, data`
+	var query string
+	if d == Postgres {
+		query = `SELECT xid::text, seq, ` + cols + ` FROM events WHERE org_id = ? AND (xid, seq) > (?::xid8, ?)
+			AND xid < pg_snapshot_xmin(pg_current_snapshot())`
+	} else {
+		query = `SELECT '', rowid, ` + cols + ` FROM events WHERE org_id = ? AND rowid > ?`
+	}
+	if byMessage {
+		query += ` AND message_id <> '' AND message_id = ?`
+	}
+	if d == Postgres {
+		return query + ` ORDER BY xid, seq LIMIT ?`
+	}
+	return query + ` ORDER BY rowid LIMIT ?`
+}
+
 // ErrBadCursor means an event-feed cursor is neither a position EventsAfter
 // returned nor the id of one of the organization's events.
 var ErrBadCursor = errors.New("not a cursor of this event feed")
@@ -64,16 +88,12 @@ func EventsAfter(ctx context.Context, q Querier, orgID, after, messageID string,
 		}
 		after = pos
 	}
-	var query string
 	var args []any
-	const cols = `id, org_id, type, message_id, recipient_id, at, data`
 	if q.Driver() == Postgres {
 		xid, seq, err := parsePGPos(after)
 		if err != nil {
 			return nil, err
 		}
-		query = `SELECT xid::text, seq, ` + cols + ` FROM events WHERE org_id = ? AND (xid, seq) > (?::xid8, ?)
-			AND xid < pg_snapshot_xmin(pg_current_snapshot())`
 		args = []any{orgID, xid, seq}
 	} else {
 		var rowid int64
@@ -84,19 +104,13 @@ func EventsAfter(ctx context.Context, q Querier, orgID, after, messageID string,
 			}
 			rowid = n
 		}
-		query = `SELECT '', rowid, ` + cols + ` FROM events WHERE org_id = ? AND rowid > ?`
 		args = []any{orgID, rowid}
 	}
 	if messageID != "" {
-		query += ` AND message_id = ?`
 		args = append(args, messageID)
 	}
-	if q.Driver() == Postgres {
-		query += ` ORDER BY xid, seq LIMIT ?`
-	} else {
-		query += ` ORDER BY rowid LIMIT ?`
-	}
 	args = append(args, limit)
+	query := eventsAfterSQL(q.Driver(), messageID != "")
 	rows, err := q.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
@@ -166,7 +180,7 @@ func EventsOf(ctx context.Context, q Querier, orgID, messageID string, limit int
 	query := `SELECT id, org_id, type, message_id, recipient_id, at, data FROM events WHERE org_id = ?`
 	args := []any{orgID}
 	if messageID != "" {
-		query += ` AND message_id = ?`
+		query += ` AND message_id <> '' AND message_id = ?`
 		args = append(args, messageID)
 	}
 	query += ` ORDER BY id LIMIT ?`

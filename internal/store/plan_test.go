@@ -71,3 +71,39 @@ func TestHotQueryPlans(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsOfAMessagePlan: one message's events in the feed come through
+// events_message, in rowid order, not by walking the organization's events.
+func TestEventsOfAMessagePlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := Open(ctx, Options{URL: "sqlite://" + filepath.Join(t.TempDir(), "plans.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := db.Reader().Query(ctx, `EXPLAIN QUERY PLAN `+eventsAfterSQL(SQLite, true), "org_a", 0, "msg_1", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(plan, "\n")
+	if !strings.Contains(got, "USING INDEX events_message (org_id=? AND message_id=? AND rowid>?)") || strings.Contains(got, "TEMP B-TREE") {
+		t.Fatalf("plan %q: want events_message in rowid order", plan)
+	}
+}
