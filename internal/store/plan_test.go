@@ -16,14 +16,7 @@ import (
 func TestHotQueryPlans(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, Options{URL: "sqlite://" + filepath.Join(t.TempDir(), "plans.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := plansDB(t)
 	const n = 400
 	in := "(?" + strings.Repeat(", ?", n-1) + ")"
 	for _, c := range []struct {
@@ -77,14 +70,7 @@ func TestHotQueryPlans(t *testing.T) {
 func TestEventsOfAMessagePlan(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	db, err := Open(ctx, Options{URL: "sqlite://" + filepath.Join(t.TempDir(), "plans.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	db := plansDB(t)
 	rows, err := db.Reader().Query(ctx, `EXPLAIN QUERY PLAN `+eventsAfterSQL(SQLite, true), "org_a", 0, "msg_1", 100)
 	if err != nil {
 		t.Fatal(err)
@@ -106,4 +92,19 @@ func TestEventsOfAMessagePlan(t *testing.T) {
 	if !strings.Contains(got, "USING INDEX events_message (org_id=? AND message_id=? AND rowid>?)") || strings.Contains(got, "TEMP B-TREE") {
 		t.Fatalf("plan %q: want events_message in rowid order", plan)
 	}
+}
+
+// plansDB is a migrated SQLite database to ask for query plans.
+func plansDB(t *testing.T) *DB {
+	t.Helper()
+	ctx := context.Background()
+	db, err := Open(ctx, Options{URL: "sqlite://" + filepath.Join(t.TempDir(), "plans.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
