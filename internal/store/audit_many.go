@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 )
 
 // AdvanceAuditHeadBy reserves the next n sequence numbers of chain inside
@@ -34,19 +33,15 @@ func InsertAuditRecords(ctx context.Context, tx *Tx, recs []AuditRecord) error {
 	const per = 60 // 14 parameters a row: well inside both drivers' limits
 	for start := 0; start < len(recs); start += per {
 		part := recs[start:min(start+per, len(recs))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO audit_entries
-		(chain, seq, at, actor_type, actor_id, action, target_type, target_id, outcome, client_ip, user_agent, details, prev_hash, hash) VALUES `)
 		args := make([]any, 0, len(part)*14)
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		for _, r := range part {
 			args = append(args, r.Chain, r.Seq, Micros(r.At), r.ActorType, r.ActorID, r.Action, r.TargetType, r.TargetID,
 				r.Outcome, r.ClientIP, r.UserAgent, r.Details, r.PrevHash, r.Hash)
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		query := `INSERT INTO audit_entries
+		(chain, seq, at, actor_type, actor_id, action, target_type, target_id, outcome, client_ip, user_agent, details, prev_hash, hash)
+		VALUES ` + rowPlaceholders(len(part), 14)
+		if _, err := tx.Exec(ctx, query, args...); err != nil {
 			return fmt.Errorf("insert audit entries %s/%d: %w", part[0].Chain, part[0].Seq, err)
 		}
 	}

@@ -203,7 +203,7 @@ func WriteCampaignPage(ctx context.Context, tx *Tx, p CampaignPage, batch int) (
 			args = append(args, p.OrgID, p.CampaignID, c, batch, p.ListID, "pending", at)
 		}
 		res, err := tx.Exec(ctx, `INSERT INTO campaign_recipients (org_id, campaign_id, contact_id, batch, list_id, state, updated_at)
-			VALUES `+contactValues(len(part), 7)+` ON CONFLICT (org_id, campaign_id, contact_id) DO NOTHING`, args...)
+			VALUES `+rowPlaceholders(len(part), 7)+` ON CONFLICT (org_id, campaign_id, contact_id) DO NOTHING`, args...)
 		if err != nil {
 			return 0, fmt.Errorf("insert campaign recipients: %w", err)
 		}

@@ -96,7 +96,8 @@ func lockContacts(q Querier) string {
 // both drivers' limits on bound parameters.
 const contactBatch = 400
 
-func contactValues(n, cols int) string {
+// rowPlaceholders is a multi-row VALUES list: n rows of cols "?" each.
+func rowPlaceholders(n, cols int) string {
 	one := "(?" + strings.Repeat(", ?", cols-1) + ")"
 	return one + strings.Repeat(", "+one, n-1)
 }
@@ -113,10 +114,10 @@ func InsertContacts(ctx context.Context, tx *Tx, rows []ContactRow) error {
 				Micros(r.ConsentAt), Micros(r.ConsentExpires), Micros(r.ConsentRevoked), Micros(r.CreatedAt), Micros(r.UpdatedAt))
 			kArgs = append(kArgs, r.OrgID, r.ID, r.KeyVersion, r.WrappedKey)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contacts (`+contactInsertColumns+`) VALUES `+contactValues(len(part), 14), cArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO contacts (`+contactInsertColumns+`) VALUES `+rowPlaceholders(len(part), 14), cArgs...); err != nil {
 			return fmt.Errorf("insert contacts: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contact_keys (org_id, contact_id, dek_version, wrapped_key) VALUES `+contactValues(len(part), 4), kArgs...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO contact_keys (org_id, contact_id, dek_version, wrapped_key) VALUES `+rowPlaceholders(len(part), 4), kArgs...); err != nil {
 			return fmt.Errorf("insert contact keys: %w", err)
 		}
 	}

@@ -33,7 +33,7 @@ func InsertConsents(ctx context.Context, tx *Tx, rows []ConsentRow) error {
 			args = append(args, r.OrgID, r.ID, r.ContactID, Micros(r.GrantedAt), r.Method, r.TextVersion, r.Source,
 				Micros(r.ExpiresAt), r.ExpiryEvent, Micros(r.RevokedAt), r.RevokeSource, Micros(r.CreatedAt))
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contact_consents (`+consentColumns+`) VALUES `+contactValues(len(part), 12), args...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO contact_consents (`+consentColumns+`) VALUES `+rowPlaceholders(len(part), 12), args...); err != nil {
 			return fmt.Errorf("insert consents: %w", err)
 		}
 	}

@@ -29,7 +29,7 @@ func InsertContactEvents(ctx context.Context, tx *Tx, rows []ContactEventRow) er
 			args = append(args, r.OrgID, r.ID, r.ContactID, r.Name, Micros(r.At), props, Micros(r.CreatedAt))
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO contact_events (org_id, id, contact_id, name, at, properties, created_at) VALUES `+
-			contactValues(len(part), 7), args...); err != nil {
+			rowPlaceholders(len(part), 7), args...); err != nil {
 			return fmt.Errorf("insert contact events: %w", err)
 		}
 	}

@@ -89,7 +89,7 @@ func ReplaceImportErrors(ctx context.Context, tx *Tx, orgID, importID string, ro
 			args = append(args, orgID, importID, r.Row, r.Line, r.Column, r.Reason)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO contact_import_errors (org_id, import_id, row_no, line_no, col_name, reason) VALUES `+
-			contactValues(len(part), 6)+` ON CONFLICT DO NOTHING`, args...); err != nil {
+			rowPlaceholders(len(part), 6)+` ON CONFLICT DO NOTHING`, args...); err != nil {
 			return fmt.Errorf("write import report: %w", err)
 		}
 	}

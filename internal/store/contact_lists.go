@@ -96,7 +96,7 @@ func SetListMembers(ctx context.Context, tx *Tx, orgID, listID string, contactID
 			args = append(args, orgID, listID, id, state, Micros(at))
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO contact_list_members (org_id, list_id, contact_id, state, updated_at) VALUES `+
-			contactValues(len(part), 5)+` ON CONFLICT (org_id, list_id, contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+			rowPlaceholders(len(part), 5)+` ON CONFLICT (org_id, list_id, contact_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
 			args...)
 		if err != nil {
 			return fmt.Errorf("set list members: %w", err)

@@ -27,17 +27,12 @@ func InsertEvents(ctx context.Context, tx *Tx, rows []EventRow) error {
 	const eventBatch = 1000
 	for start := 0; start < len(rows); start += eventBatch {
 		part := rows[start:min(start+eventBatch, len(rows))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO events (id, org_id, type, message_id, recipient_id, at, data) VALUES `)
 		args := make([]any, 0, len(part)*7)
-		for i, r := range part {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+		for _, r := range part {
 			args = append(args, r.ID, r.OrgID, r.Type, r.MessageID, r.RecipientID, Micros(r.At), r.Data)
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO events (id, org_id, type, message_id, recipient_id, at, data) VALUES `+
+			rowPlaceholders(len(part), 7), args...); err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}
 	}

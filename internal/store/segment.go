@@ -117,7 +117,7 @@ func AddSegmentMembers(ctx context.Context, tx *Tx, orgID, segmentID string, con
 			args = append(args, orgID, segmentID, id, source, Micros(at))
 		}
 		res, err := tx.Exec(ctx, `INSERT INTO segment_members (org_id, segment_id, contact_id, source, added_at) VALUES `+
-			contactValues(len(part), 5)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING`, args...)
+			rowPlaceholders(len(part), 5)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING`, args...)
 		if err != nil {
 			return added, fmt.Errorf("add segment members: %w", err)
 		}

@@ -18,7 +18,7 @@ func AddSegmentMembersNew(ctx context.Context, tx *Tx, orgID, segmentID string, 
 			args = append(args, orgID, segmentID, id, source, Micros(at))
 		}
 		ids, err := queryIDs(ctx, tx, `INSERT INTO segment_members (org_id, segment_id, contact_id, source, added_at) VALUES `+
-			contactValues(len(part), 5)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING RETURNING contact_id`, args...)
+			rowPlaceholders(len(part), 5)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING RETURNING contact_id`, args...)
 		if err != nil {
 			return added, fmt.Errorf("add segment members: %w", err)
 		}

@@ -100,7 +100,7 @@ func AddSegmentEntries(ctx context.Context, tx *Tx, orgID, segmentID string, con
 			args = append(args, orgID, segmentID, id, Micros(at))
 		}
 		ids, err := queryIDs(ctx, tx, `INSERT INTO segment_entries (org_id, segment_id, contact_id, entered_at) VALUES `+
-			contactValues(len(part), 4)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING RETURNING contact_id`, args...)
+			rowPlaceholders(len(part), 4)+` ON CONFLICT (org_id, segment_id, contact_id) DO NOTHING RETURNING contact_id`, args...)
 		if err != nil {
 			return added, fmt.Errorf("add segment entries: %w", err)
 		}

@@ -76,7 +76,7 @@ func InsertWorkflowRuns(ctx context.Context, tx *Tx, rows []WorkflowRunRow) (map
 		for _, r := range part {
 			args = append(args, runArgs(r)...)
 		}
-		res, err := tx.Query(ctx, `INSERT INTO workflow_runs (`+runColumns+`) VALUES `+contactValues(len(part), cols)+
+		res, err := tx.Query(ctx, `INSERT INTO workflow_runs (`+runColumns+`) VALUES `+rowPlaceholders(len(part), cols)+
 			` ON CONFLICT (org_id, workflow_id, contact_id, occurrence) DO NOTHING RETURNING id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert workflow runs: %w", err)
@@ -323,7 +323,7 @@ func InsertWorkflowHistory(ctx context.Context, tx *Tx, rows []WorkflowHistoryRo
 			args = append(args, r.OrgID, r.RunID, r.Seq, r.StepID, r.StepType, Micros(r.EnteredAt), Micros(r.LeftAt), r.Outcome, r.Detail)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO workflow_history (org_id, run_id, seq, step_id, step_type, entered_at, left_at, outcome, detail)
-			VALUES `+contactValues(len(part), cols), args...); err != nil {
+			VALUES `+rowPlaceholders(len(part), cols), args...); err != nil {
 			return fmt.Errorf("insert workflow history: %w", err)
 		}
 	}

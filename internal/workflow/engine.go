@@ -114,7 +114,7 @@ func (s *Service) tryBatch(ctx context.Context, parallel bool) (more bool, steps
 	err = s.deps.DB.Tx(ctx, func(tx *store.Tx) error {
 		b := &batch{s: s, tx: tx, now: s.now(), stats: map[statKey]*store.WorkflowStepStats{},
 			contacts: map[string]map[string]contact.Contact{}, sends: map[string][]*pendingSend{},
-			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}}
+			senders: map[[2]string]error{}, tracked: map[[2]string]bool{}, adds: map[[2]string][]string{}}
 		if parallel {
 			b.work = newPool(s.opts.SendWorkers)
 			defer b.work.finish() // no worker outlives the transaction, whatever ends it
@@ -217,9 +217,6 @@ func (b *batch) flush(ctx context.Context) error {
 // failure fails the batch either way.
 func (b *batch) addToSegment(org, segment, contact string) {
 	k := [2]string{org, segment}
-	if b.adds == nil {
-		b.adds = map[[2]string][]string{}
-	}
 	if _, ok := b.adds[k]; !ok {
 		b.addKeys = append(b.addKeys, k)
 	}

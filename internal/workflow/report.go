@@ -103,10 +103,10 @@ func (s *Service) Report(ctx context.Context, a Actor, workflowID string) (Repor
 		r.Retired = true
 		rep.Steps = append(rep.Steps, r)
 	}
-	if !a.perms.Has(access.PHIRead) && s.opts.SmallCellFloor > 1 {
-		rep.Floor = s.opts.SmallCellFloor
+	if floor := s.floorFor(a); floor > 1 {
+		rep.Floor = int(floor)
 		for i := range rep.Steps {
-			suppressStep(&rep.Steps[i], int64(rep.Floor))
+			suppressStep(&rep.Steps[i], floor)
 		}
 	}
 	return rep, nil
