@@ -2,6 +2,7 @@ package access
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,21 @@ func TestPermissionListIsDocumented(t *testing.T) {
 		if !strings.Contains(string(doc), "`"+string(p)+"`") {
 			t.Errorf("docs/ACCESS.md does not document %s", p)
 		}
+	}
+}
+
+func TestBuiltInPermissionsMatchTheRoles(t *testing.T) {
+	for _, r := range BuiltIn() {
+		got, ok := BuiltInPermissions(r.ID)
+		if !ok || !slices.Equal(got, r.Permissions.List()) {
+			t.Fatalf("%s: BuiltInPermissions = %v, %v; the role holds %v", r.ID, got, ok, r.Permissions.List())
+		}
+		got[0] = "changed"
+		if again, _ := BuiltInPermissions(r.ID); again[0] == "changed" {
+			t.Fatalf("%s: a caller's change reached the shared definition", r.ID)
+		}
+	}
+	if _, ok := BuiltInPermissions("role_custom"); ok {
+		t.Fatal("a custom role id resolved as built in")
 	}
 }

@@ -140,8 +140,8 @@ func resolve(ctx context.Context, q store.Querier, orgID string, roles []string)
 	set := access.Set{}
 	var unknown []string
 	for _, r := range roles {
-		if b, ok := access.BuiltInRole(r); ok {
-			set.Add(b.Permissions.List()...)
+		if ps, ok := access.BuiltInPermissions(r); ok {
+			set.Add(ps...)
 			continue
 		}
 		row, err := store.GetRole(ctx, q, orgID, r)

@@ -279,3 +279,43 @@ func FuzzScanLines(f *testing.F) {
 		}
 	})
 }
+
+// FuzzInspectDraft holds InspectDraft to Inspect of the built message: the
+// same subject, bodies and text content for every draft Build accepts, and
+// no shortcut for a draft with attachments.
+func FuzzInspectDraft(f *testing.F) {
+	f.Add("Subject", "text\n", "<p>html</p>", false)
+	f.Add("  Résultats =?x?=  ", "\r\r\n\n"+strings.Repeat("x", 2000)+"\r", "", false)
+	f.Add("A1c 9.1", "", "<b>MRN 1234567</b>\n\n", false)
+	f.Add("with a file", "text", "", true)
+	f.Add("", "x\r\n", "y\r\n", false)
+	f.Fuzz(func(t *testing.T, subject, text, html string, attach bool) {
+		d := Draft{From: Address{Email: "sender@clinic.example"}, To: []Address{{Email: "pat@patient.example"}},
+			Subject: subject, Text: text, HTML: html}
+		if attach {
+			d.Attachments = []Attachment{{Filename: "a.txt", ContentType: "text/plain", Content: []byte("notes")}}
+		}
+		raw, err := Build(d, BuildOptions{})
+		if err != nil {
+			return
+		}
+		want, err := Inspect(raw, Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := InspectDraft(d, Limits{})
+		if attach {
+			if got != nil {
+				t.Fatal("a draft with attachments was inspected without its built message")
+			}
+			return
+		}
+		wantText, wantComplete := want.TextContent()
+		gotText, gotComplete := got.TextContent()
+		if got.Subject != want.Subject || got.Text != want.Text || got.HTML != want.HTML ||
+			gotText != wantText || gotComplete != wantComplete {
+			t.Fatalf("InspectDraft: subject %q text %q html %q content %q (%v)\nInspect:      subject %q text %q html %q content %q (%v)",
+				got.Subject, got.Text, got.HTML, gotText, gotComplete, want.Subject, want.Text, want.HTML, wantText, wantComplete)
+		}
+	})
+}

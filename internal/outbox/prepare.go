@@ -174,7 +174,9 @@ func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
 	if err != nil {
 		return err
 	}
-	p.raw = raw
+	// The content the policy engine scans, read from the draft rather than
+	// by parsing raw again (nil with attachments: decide inspects raw).
+	p.raw, p.parsed = raw, message.InspectDraft(d, message.Limits{})
 	for i, a := range d.To {
 		if err := p.addRcpt(fmt.Sprintf("to[%d]", i), "to", a); err != nil {
 			return err

@@ -150,16 +150,22 @@ func (s *Service) Verified(ctx context.Context, q store.Querier, orgID, domain s
 	if err != nil {
 		return false, nil
 	}
-	r, err := store.SenderDomainByName(ctx, q, orgID, n)
+	status, lastCheck, err := store.SenderDomainStatus(ctx, q, orgID, n)
 	if err != nil {
 		if isNotFound(err) {
 			return false, nil
 		}
 		return false, err
 	}
-	st, err := parseStored(r.LastCheck)
+	if status != store.SenderDomainVerified {
+		return false, nil
+	}
+	if s.opts.Demo {
+		return true, nil // sends, whoever verified it (see sends)
+	}
+	st, err := parseStored(lastCheck)
 	if err != nil {
 		return false, err
 	}
-	return s.sends(r, st), nil
+	return s.sends(store.SenderDomainRow{Status: status}, st), nil
 }

@@ -83,6 +83,17 @@ func SenderDomainByName(ctx context.Context, q Querier, org, domain string) (Sen
 	return r, nil
 }
 
+// SenderDomainStatus reads only the status and last check of org's sender
+// domain: what deciding whether it may send needs, on every submission,
+// without the sealed DKIM keys. ErrNotFound as SenderDomainByName.
+func SenderDomainStatus(ctx context.Context, q Querier, org, domain string) (status, lastCheck string, err error) {
+	err = q.QueryRow(ctx, `SELECT status, last_check FROM sender_domains WHERE org_id = ? AND domain = ?`, org, domain).Scan(&status, &lastCheck)
+	if err != nil {
+		return "", "", fmt.Errorf("read sender domain status of %s: %w", org, mapError(err))
+	}
+	return status, lastCheck, nil
+}
+
 // SenderDomainClaim reads the registration of domain whichever organization
 // holds it, for the uniqueness check; ErrNotFound if nobody has it. Its
 // result must not be shown to the caller (it names another tenant).
