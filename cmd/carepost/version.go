@@ -11,7 +11,7 @@ import (
 var version = "dev"
 
 func runVersion(_ context.Context, e *env, args []string) int {
-	fs := newFlags(e, "version", "version", "Prints the carepost version, the source revision it was built from, and the Go version.")
+	fs := newFlags(e, "version", "version", "Prints the carepost version, the source revision it was built from, the Go version and the cryptographic module (Go or BoringCrypto, docs/BUILD.md).")
 	if code, ok := parse(fs, args); !ok {
 		return code
 	}
@@ -23,6 +23,6 @@ func runVersion(_ context.Context, e *env, args []string) int {
 			}
 		}
 	}
-	fmt.Fprintf(e.stdout, "carepost %s (revision %s, %s)\n", version, rev, runtime.Version())
+	fmt.Fprintf(e.stdout, "carepost %s (revision %s, %s, crypto %s)\n", version, rev, runtime.Version(), cryptoModule)
 	return exitOK
 }
