@@ -319,3 +319,16 @@ func FuzzInspectDraft(f *testing.F) {
 		}
 	})
 }
+
+// FuzzBodyControl holds bodyControl's word-at-a-time scan to the rule it
+// implements, byte by byte.
+func FuzzBodyControl(f *testing.F) {
+	for _, s := range []string{"", "plain text\r\n", "tab\tff\f", "nul\x00", "del\x7f", "0123456\x01", "ünïcödé \x1b[0m", strings.Repeat("x", 17) + "\x7f"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := bodyControl(s), bodyControlBytes(s); got != want {
+			t.Fatalf("bodyControl(%q) = %v, want %v", s, got, want)
+		}
+	})
+}
