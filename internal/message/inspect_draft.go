@@ -54,8 +54,10 @@ func endLine(s string) string {
 // crlfLines makes every line ending (CR, LF or CRLF) CRLF, as
 // quoted-printable encoding does (encodeQP).
 func crlfLines(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
+	if strings.IndexByte(s, '\r') < 0 {
+		// LF alone (an editor's or a template's text): one vectorized
+		// pass, no byte-at-a-time loop.
+		return strings.ReplaceAll(s, "\n", "\r\n")
 	}
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/32)
