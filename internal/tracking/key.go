@@ -22,14 +22,14 @@ const keyBlobID = "tracking-key"
 type keys struct {
 	blobs *blob.Store
 	mu    sync.RWMutex
-	cache map[string][]byte
+	cache map[string]*tokenKey
 }
 
-func newKeys(b *blob.Store) *keys { return &keys{blobs: b, cache: map[string][]byte{}} }
+func newKeys(b *blob.Store) *keys { return &keys{blobs: b, cache: map[string]*tokenKey{}} }
 
 // ensure returns the organization's key, creating it in a transaction of
 // its own if it has none.
-func (k *keys) ensure(ctx context.Context, db *store.DB, orgID string) ([]byte, error) {
+func (k *keys) ensure(ctx context.Context, db *store.DB, orgID string) (*tokenKey, error) {
 	key, err := k.load(ctx, db.Reader(), orgID)
 	if err == nil || !errors.Is(err, store.ErrNotFound) {
 		return key, err
@@ -47,13 +47,12 @@ func (k *keys) ensure(ctx context.Context, db *store.DB, orgID string) ([]byte, 
 	if err != nil {
 		return nil, fmt.Errorf("store tracking key: %w", err)
 	}
-	k.remember(orgID, fresh)
-	return fresh, nil
+	return k.remember(orgID, fresh), nil
 }
 
 // load returns the key without creating it: store.ErrNotFound when the
 // organization has none (so it has issued no token).
-func (k *keys) load(ctx context.Context, q store.Querier, orgID string) ([]byte, error) {
+func (k *keys) load(ctx context.Context, q store.Querier, orgID string) (*tokenKey, error) {
 	k.mu.RLock()
 	key, ok := k.cache[orgID]
 	k.mu.RUnlock()
@@ -67,12 +66,13 @@ func (k *keys) load(ctx context.Context, q store.Querier, orgID string) ([]byte,
 	if len(b.Content) != 32 {
 		return nil, errors.New("tracking key has the wrong size")
 	}
-	k.remember(orgID, b.Content)
-	return b.Content, nil
+	return k.remember(orgID, b.Content), nil
 }
 
-func (k *keys) remember(orgID string, key []byte) {
+func (k *keys) remember(orgID string, key []byte) *tokenKey {
+	t := newTokenKey(key)
 	k.mu.Lock()
-	k.cache[orgID] = key
+	k.cache[orgID] = t
 	k.mu.Unlock()
+	return t
 }

@@ -28,7 +28,7 @@ func Enabled(method policy.Level) bool {
 // the organization's key loaded.
 type Issuer struct {
 	orgID string
-	key   []byte
+	key   *tokenKey
 	base  string
 	clock func() time.Time
 }

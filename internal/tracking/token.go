@@ -1,11 +1,14 @@
 package tracking
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"hash"
+	"sync"
 	"time"
 )
 
@@ -74,7 +77,7 @@ var (
 var ErrInvalid = errors.New("tracking: invalid token")
 
 // sign returns the token string for t under key.
-func sign(key []byte, t Token) string {
+func sign(key *tokenKey, t Token) string {
 	b := make([]byte, 0, 96)
 	b = append(b, tokenVersion<<4|byte(t.Kind))
 	b = putID(b, t.OrgID)
@@ -88,15 +91,35 @@ func sign(key []byte, t Token) string {
 	}
 	secs := t.IssuedAt.Sub(epoch) / time.Second
 	b = binary.AppendUvarint(b, uint64(max(secs, 0)))
-	b = append(b, mac(key, b)...)
+	b = key.mac(b, b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func mac(key, payload []byte) []byte {
-	m := hmac.New(sha256.New, key)
+// tokenKey is one organization's token key, ready to MAC with. A message
+// carries several tokens (the open pixel, every link, the unsubscribe
+// address and its header), and a fresh HMAC per token hashed the padded
+// key twice before the token's own bytes; keyed states are pooled instead
+// and reused (hmac's Reset returns to the keyed state without hashing the
+// key again), safe for concurrent issuers.
+type tokenKey struct{ pool sync.Pool }
+
+func newTokenKey(key []byte) *tokenKey {
+	key = bytes.Clone(key)
+	t := &tokenKey{}
+	t.pool.New = func() any { return hmac.New(sha256.New, key) }
+	return t
+}
+
+// mac appends the truncated HMAC-SHA256 of macInfo and payload to dst.
+func (t *tokenKey) mac(dst, payload []byte) []byte {
+	m := t.pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write(macInfo)
 	m.Write(payload)
-	return m.Sum(nil)[:macLen]
+	var sum [sha256.Size]byte
+	dst = append(dst, m.Sum(sum[:0])[:macLen]...)
+	t.pool.Put(m)
+	return dst
 }
 
 // parsed is a token read but not yet verified: the organization id is
@@ -145,8 +168,8 @@ func parse(s string) (parsed, error) {
 }
 
 // verify checks the MAC with the organization's key, in constant time.
-func (p parsed) verify(key []byte) bool {
-	return hmac.Equal(p.mac, mac(key, p.payload))
+func (p parsed) verify(key *tokenKey) bool {
+	return hmac.Equal(p.mac, key.mac(nil, p.payload))
 }
 
 type reader struct {

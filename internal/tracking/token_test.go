@@ -2,16 +2,20 @@ package tracking
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/id"
 )
 
-var testKey = bytes.Repeat([]byte{7}, 32)
+var testKey = newTokenKey(bytes.Repeat([]byte{7}, 32))
 
 func TestTokenRoundTrip(t *testing.T) {
 	t.Parallel()
@@ -67,7 +71,7 @@ func TestTokenTamperedIsRefused(t *testing.T) {
 		}
 	}
 	p, _ := parse(tok)
-	if p.verify(bytes.Repeat([]byte{8}, 32)) {
+	if p.verify(newTokenKey(bytes.Repeat([]byte{8}, 32))) {
 		t.Error("verified under another organization's key")
 	}
 }
@@ -105,4 +109,33 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q parsed to %+v, which does not survive signing: %+v %v", s, p.Token, q.Token, err)
 		}
 	})
+}
+
+// TestPooledMACIsHMACSHA256: the pooled, reused MAC states compute exactly
+// HMAC-SHA256(key, macInfo || payload), truncated, so tokens minted before
+// the pool (in mail already delivered) still verify — also when states are
+// reused concurrently.
+func TestPooledMACIsHMACSHA256(t *testing.T) {
+	raw := bytes.Repeat([]byte{7}, 32)
+	want := func(payload []byte) []byte {
+		m := hmac.New(sha256.New, raw)
+		m.Write(macInfo)
+		m.Write(payload)
+		return m.Sum(nil)[:macLen]
+	}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				payload := []byte(fmt.Sprintf("payload %d/%d", g, i))
+				if got := testKey.mac([]byte("prefix"), payload); !bytes.Equal(got[6:], want(payload)) || string(got[:6]) != "prefix" {
+					t.Errorf("mac(%q) = %x, want prefix + %x", payload, got, want(payload))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
