@@ -75,7 +75,7 @@ func (s *server) writeConfig(c serverConfig) error {
 	}
 	fmt.Fprintf(&b, "[http]\nlisten = \"127.0.0.1:%d\"\n\n", httpPort)
 	fmt.Fprintf(&b, "[submission]\nlisten = \"127.0.0.1:%d\"\ntls_listen = \"0\"\nrate_per_minute = 0\n\n[gateway]\nlisten = \"0\"\n\n", smtpPort)
-	fmt.Fprintf(&b, "[log]\nlevel = \"warn\"\n\n[jobs]\nworkers = 40\nfetch_poll_interval = \"100ms\"\n\n")
+	fmt.Fprintf(&b, "[log]\nlevel = \"warn\"\n\n[jobs]\nworkers = 40\n\n")
 	fmt.Fprintf(&b, "[delivery]\ndns_servers = [%q]\nmx_port = %d\nmtasts_port = %d\nextra_roots = %q\nlocal_name = \"load.carepost.test\"\nconnections_per_domain = %d\nbatch = %d\n",
 		c.dnsAddr, c.mxPort, c.stsPort, c.caFile, c.connections, c.batch)
 	if c.acceptOnly {

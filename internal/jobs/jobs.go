@@ -53,7 +53,7 @@ type Options struct {
 	// Workers is the concurrency of the default queue. Zero means 20.
 	Workers int
 	// FetchPollInterval is how often workers poll for jobs when no
-	// notification arrives. Zero means one second.
+	// notification arrives. Zero means 50ms (config.Jobs says why).
 	FetchPollInterval time.Duration
 	// Logger receives River's own logs. Nil discards them.
 	Logger *slog.Logger
@@ -81,7 +81,7 @@ func New(db *store.DB, workers *river.Workers, periodic []*river.PeriodicJob, op
 		opts.Workers = 20
 	}
 	if opts.FetchPollInterval <= 0 {
-		opts.FetchPollInterval = time.Second
+		opts.FetchPollInterval = 50 * time.Millisecond
 	}
 	logger := opts.Logger
 	if logger == nil {
