@@ -186,7 +186,7 @@ func (s *Service) check(ctx context.Context, q store.Querier, r *store.CampaignR
 	var a Audience
 	_ = decodeAudience(r.Audience, &a)
 	for i, l := range a.Lists {
-		if _, err := store.GetContactList(ctx, q, r.OrgID, l); errors.Is(err, store.ErrNotFound) {
+		if err := store.ContactListExists(ctx, q, r.OrgID, l); errors.Is(err, store.ErrNotFound) {
 			errs = append(errs, fe(fmt.Sprintf("audience.lists[%d]", i), "no such list in your organization"))
 		} else if err != nil {
 			return err

@@ -40,7 +40,7 @@ func (s *Service) Export(ctx context.Context, a Actor, w io.Writer, opts ExportO
 		return 0, err
 	}
 	if opts.ListID != "" {
-		if _, err := store.GetContactList(ctx, s.deps.DB.Reader(), a.orgID, opts.ListID); err != nil {
+		if err := store.ContactListExists(ctx, s.deps.DB.Reader(), a.orgID, opts.ListID); err != nil {
 			return 0, err
 		}
 	}

@@ -126,7 +126,7 @@ func (s *Service) CreateImport(ctx context.Context, a Actor, req ImportRequest) 
 		ActorID: a.who.ID, Settings: string(settings), CreatedAt: now, UpdatedAt: now}
 	err = s.write(ctx, func(tx *store.Tx) error {
 		if req.ListID != "" {
-			if _, err := store.GetContactList(ctx, tx, a.orgID, req.ListID); err != nil {
+			if err := store.ContactListExists(ctx, tx, a.orgID, req.ListID); err != nil {
 				return message.FieldErrors{{Field: "list_id", Msg: "no such list"}}
 			}
 		}

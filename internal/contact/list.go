@@ -152,7 +152,7 @@ func (s *Service) SetMembers(ctx context.Context, a Actor, listID string, contac
 		return message.FieldErrors{{Field: "contact_ids", Msg: "send 1 to " + strconv.Itoa(MaxBulk) + " contact ids"}}
 	}
 	return s.write(ctx, func(tx *store.Tx) error {
-		if _, err := store.GetContactList(ctx, tx, a.orgID, listID); err != nil {
+		if err := store.ContactListExists(ctx, tx, a.orgID, listID); err != nil {
 			return err
 		}
 		found, err := store.ContactsByID(ctx, tx, a.orgID, contactIDs)
@@ -192,7 +192,7 @@ func (s *Service) Members(ctx context.Context, a Actor, listID, after string, li
 	if err := a.require(access.ContactsRead); err != nil {
 		return nil, err
 	}
-	if _, err := store.GetContactList(ctx, s.deps.DB.Reader(), a.orgID, listID); err != nil {
+	if err := store.ContactListExists(ctx, s.deps.DB.Reader(), a.orgID, listID); err != nil {
 		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {

@@ -65,7 +65,7 @@ func (s *Service) setSubscription(ctx context.Context, orgID, contactID, listID,
 				return err
 			}
 		} else {
-			if _, err := store.GetContactList(ctx, tx, orgID, listID); errors.Is(err, store.ErrNotFound) {
+			if err := store.ContactListExists(ctx, tx, orgID, listID); errors.Is(err, store.ErrNotFound) {
 				return nil
 			} else if err != nil {
 				return err

@@ -52,6 +52,21 @@ func GetContactList(ctx context.Context, q Querier, orgID, id string) (ContactLi
 	return r, nil
 }
 
+// ContactListExists reports, as nil or ErrNotFound (also for another
+// organization's list), whether the organization has the list. It reads
+// the list's row alone: GetContactList also counts the list's subscribed
+// members, a walk over every membership row that took 60 ms for a list of
+// a million inside the write transactions that only needed to know the
+// list was there (adding members, an unsubscribe, starting an import).
+func ContactListExists(ctx context.Context, q Querier, orgID, id string) error {
+	var one int
+	err := q.QueryRow(ctx, `SELECT 1 FROM contact_lists WHERE org_id = ? AND id = ?`, orgID, id).Scan(&one)
+	if err != nil {
+		return fmt.Errorf("read contact list %s/%s: %w", orgID, id, mapError(err))
+	}
+	return nil
+}
+
 // ListContactLists returns the organization's lists by name.
 func ListContactLists(ctx context.Context, q Querier, orgID string) ([]ContactListRow, error) {
 	rows, err := q.Query(ctx, contactListSelect+` WHERE l.org_id = ? ORDER BY l.name`, orgID)

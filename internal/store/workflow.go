@@ -197,13 +197,3 @@ func TriggersOfKind(ctx context.Context, q Querier, kind string) ([][3]string, e
 	}
 	return out, mapError(rows.Err())
 }
-
-// ContactListExists reports whether the organization has the list, without
-// GetContactList's member count (which reads every membership row).
-func ContactListExists(ctx context.Context, q Querier, orgID, listID string) (bool, error) {
-	var n int
-	if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM contact_lists WHERE org_id = ? AND id = ?`, orgID, listID), &n); err != nil {
-		return false, fmt.Errorf("find contact list: %w", err)
-	}
-	return n > 0, nil
-}

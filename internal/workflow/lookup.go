@@ -59,7 +59,7 @@ func (l serviceLookup) FieldType(ctx context.Context, orgID, key string) (string
 }
 
 func (l serviceLookup) List(ctx context.Context, orgID, listID string) (bool, error) {
-	_, err := store.GetContactList(ctx, l.s.deps.DB.Reader(), orgID, listID)
+	err := store.ContactListExists(ctx, l.s.deps.DB.Reader(), orgID, listID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}

@@ -2,6 +2,7 @@ package workflow
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"time"
 
@@ -71,10 +72,7 @@ func (l *ListSegments) AddStatic(ctx context.Context, tx *store.Tx, orgID, segme
 	if len(ids) == 0 {
 		return nil
 	}
-	if ok, err := store.ContactListExists(ctx, tx, orgID, segmentID); err != nil || !ok {
-		if err == nil {
-			err = store.ErrNotFound
-		}
+	if err := store.ContactListExists(ctx, tx, orgID, segmentID); err != nil {
 		return err
 	}
 	if err := store.SetListMembers(ctx, tx, orgID, segmentID, ids, "subscribed", l.now()); err != nil {
@@ -100,7 +98,11 @@ func (l *ListSegments) now() time.Time {
 
 // Exists reports whether the organization has the list.
 func (l *ListSegments) Exists(ctx context.Context, orgID, segmentID string) (bool, error) {
-	return store.ContactListExists(ctx, l.DB.Reader(), orgID, segmentID)
+	err := store.ContactListExists(ctx, l.DB.Reader(), orgID, segmentID)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Members pages the list's subscribed members.
