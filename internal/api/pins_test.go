@@ -15,7 +15,10 @@ import (
 func pinFixture(body any) apitest.Fixture {
 	return func(t *testing.T, e *apitest.Env, tn *apitest.Tenant) (string, any) {
 		t.Helper()
-		domain := "p" + strings.ToLower(randomSuffix(t)[:10]) + ".partner.example"
+		// The id's last characters are its random ones (the first ten are
+		// the millisecond, shared by fixtures made in the same one).
+		s := randomSuffix(t)
+		domain := "p" + strings.ToLower(s[len(s)-12:]) + ".partner.example"
 		if r := e.Do(t, tn.Key, "POST", v1+"/policy/pins", map[string]any{"domain": domain}); r.Status != http.StatusCreated {
 			t.Fatalf("create pin: %d %s", r.Status, r.Body)
 		}
