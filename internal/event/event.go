@@ -76,7 +76,7 @@ func (r *Recorder) Record(ctx context.Context, tx *store.Tx, evs ...Event) error
 		if ev.RecipientID != "" {
 			data["recipient_id"] = ev.RecipientID
 		}
-		body, err := json.Marshal(data)
+		body, err := encodeData(data)
 		if err != nil {
 			return fmt.Errorf("encode %s event: %w", ev.Type, err)
 		}
