@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	msgauth "github.com/emersion/go-msgauth/dkim"
+
+	"github.com/carepost/carepost/internal/message"
 )
 
 // Algorithm is a DKIM signing algorithm (RFC 6376 section 3.3, RFC 8463).
@@ -137,7 +139,7 @@ func (s *Signer) Sign(raw []byte) ([]byte, error) {
 // headerNames checks the line endings of raw and counts its header fields
 // by lower-case name.
 func headerNames(raw []byte) (map[string]int, error) {
-	if !crlfOnly(raw) {
+	if l := message.ScanLines(raw); l.BareCR || l.BareLF {
 		return nil, ErrLineEndings
 	}
 	names := make(map[string]int)
@@ -157,25 +159,4 @@ func headerNames(raw []byte) (map[string]int, error) {
 		names[strings.ToLower(strings.TrimRight(string(name), " \t"))]++
 	}
 	return names, nil
-}
-
-// crlfOnly reports whether every line ending in raw is CRLF: each LF
-// follows a CR, and there are no other CRs. It runs on bytes.IndexByte and
-// bytes.Count, which are vectorized, instead of a loop over every byte (19
-// µs of a 12 KB campaign message's signing; FuzzCRLFOnly holds the two
-// together).
-func crlfOnly(raw []byte) bool {
-	pairs := 0
-	for off := 0; ; {
-		i := bytes.IndexByte(raw[off:], '\n')
-		if i < 0 {
-			break
-		}
-		if off+i == 0 || raw[off+i-1] != '\r' {
-			return false
-		}
-		pairs++
-		off += i + 1
-	}
-	return bytes.Count(raw, []byte{'\r'}) == pairs
 }

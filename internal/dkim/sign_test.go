@@ -143,21 +143,3 @@ func TestSignRefusals(t *testing.T) {
 		t.Errorf("bad domain: %v", err)
 	}
 }
-
-// FuzzCRLFOnly holds crlfOnly to the byte-by-byte rule it replaced.
-func FuzzCRLFOnly(f *testing.F) {
-	for _, s := range []string{"", "a\r\nb\r\n", "\n", "\r", "a\rb", "a\nb", "\r\r\n", "\r\n\n", "x\r\n\r"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		want := true
-		for i, c := range raw {
-			if c == '\n' && (i == 0 || raw[i-1] != '\r') || c == '\r' && (i+1 == len(raw) || raw[i+1] != '\n') {
-				want = false
-			}
-		}
-		if got := crlfOnly(raw); got != want {
-			t.Fatalf("crlfOnly(%q) = %v, want %v", raw, got, want)
-		}
-	})
-}

@@ -112,7 +112,7 @@ func (s *Service) expired(c store.SenderDomainRow) bool {
 		return false
 	}
 	dnsVerified := c.Status == store.SenderDomainVerified && st.VerifiedBy == VerifiedByDNS
-	return !dnsVerified && !s.sends(c, st) && s.now().Sub(c.CreatedAt) > s.opts.PendingClaim
+	return !dnsVerified && !s.sends(c.Status, st) && s.now().Sub(c.CreatedAt) > s.opts.PendingClaim
 }
 
 // release checks the name inside tx and, when another organization's claim

@@ -153,7 +153,7 @@ func (s *Service) Signer(ctx context.Context, orgID, domain string) (*dkim.Signe
 	if err != nil {
 		return nil, err
 	}
-	if !s.sends(r, st) {
+	if !s.sends(r.Status, st) {
 		return nil, fmt.Errorf("sender domain signer %s: %w", r.ID, ErrNotVerified)
 	}
 	e, err := s.keysFor(ctx, q, r)

@@ -59,11 +59,7 @@ func (l serviceLookup) FieldType(ctx context.Context, orgID, key string) (string
 }
 
 func (l serviceLookup) List(ctx context.Context, orgID, listID string) (bool, error) {
-	err := store.ContactListExists(ctx, l.s.deps.DB.Reader(), orgID, listID)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+	return listExists(ctx, l.s.deps.DB.Reader(), orgID, listID)
 }
 
 func (l serviceLookup) Segment(ctx context.Context, orgID, segmentID string) (bool, error) {

@@ -98,7 +98,12 @@ func (l *ListSegments) now() time.Time {
 
 // Exists reports whether the organization has the list.
 func (l *ListSegments) Exists(ctx context.Context, orgID, segmentID string) (bool, error) {
-	err := store.ContactListExists(ctx, l.DB.Reader(), orgID, segmentID)
+	return listExists(ctx, l.DB.Reader(), orgID, segmentID)
+}
+
+// listExists is store.ContactListExists as a yes or no.
+func listExists(ctx context.Context, q store.Querier, orgID, listID string) (bool, error) {
+	err := store.ContactListExists(ctx, q, orgID, listID)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
