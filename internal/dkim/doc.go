@@ -19,9 +19,14 @@
 //
 // # Signing
 //
-// A Signer signs with both keys by default, RFC 8463's dual signing, using
-// go-msgauth: relaxed/relaxed canonicalization, SHA-256, a fixed list of
-// header fields, no l= body length. From, List-Unsubscribe and
+// A Signer signs with both keys by default, RFC 8463's dual signing:
+// relaxed/relaxed canonicalization, SHA-256, a fixed list of header fields,
+// no l= body length. The signer is our own (RFC 6376 sections 3.4, 3.5, 3.7
+// and 5.4): the whole message is in memory, so the body is canonicalized
+// and hashed once for every key, hashing unchanged lines in place, where
+// go-msgauth's streaming signer copies the body a byte at a time per key.
+// go-msgauth stays the independent verifier in the tests, and FuzzSign holds
+// the two to the same body hash for any message. From, List-Unsubscribe and
 // List-Unsubscribe-Post are oversigned (listed once more than they occur),
 // so a header added after signing - a second From shown to the reader, a
 // replaced unsubscribe link - makes the signature fail. Signing is the last

@@ -143,3 +143,85 @@ func TestSignRefusals(t *testing.T) {
 		t.Errorf("bad domain: %v", err)
 	}
 }
+
+// goMsgauthBH is the body hash go-msgauth's own signer computes for raw
+// with relaxed canonicalization: the reference the fuzz target holds ours to.
+func goMsgauthBH(t *testing.T, k Keys, raw []byte) string {
+	t.Helper()
+	var out bytes.Buffer
+	err := msgauth.Sign(&out, bytes.NewReader(raw), &msgauth.SignOptions{Domain: "clinic.example", Selector: k.Selectors.Ed25519,
+		Signer: k.Ed25519, HeaderCanonicalization: msgauth.CanonicalizationRelaxed, BodyCanonicalization: msgauth.CanonicalizationRelaxed,
+		HeaderKeys: []string{"From"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tagOf(t, out.String(), "bh")
+}
+
+// tagOf reads one tag of the first DKIM-Signature field in a message.
+func tagOf(t *testing.T, msg, name string) string {
+	t.Helper()
+	end := strings.Index(msg, "\r\n\r\n")
+	for _, part := range strings.Split(strings.NewReplacer("\r\n ", "", "\r\n\t", "").Replace(msg[:max(end, 0)]), ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		if strings.HasSuffix(k, "DKIM-Signature: v") {
+			continue
+		}
+		if k == name {
+			return strings.ReplaceAll(v, " ", "")
+		}
+	}
+	t.Fatalf("no %s= in %q", name, msg)
+	return ""
+}
+
+// FuzzSign holds the signer to go-msgauth, an independent implementation:
+// for any CRLF message, go-msgauth verifies both signatures and computes
+// the same body hash (relaxed canonicalization of whitespace runs, tabs,
+// trailing whitespace, empty lines at the end, a last line without CRLF).
+func FuzzSign(f *testing.F) {
+	for _, s := range []struct{ subject, body string }{
+		{"Your appointment", "<p>Hello Pat</p>\n"},
+		{"", ""},
+		{"a", "\n\n\n"},
+		{"  spaced\tout  ", "  lead\n\ttab\tbed \t\nend  \n \n\t\n"},
+		{"x", "no final line break"},
+		{"x", "\n\nafter empties\n\n  \nmore\n\n"},
+		{"x", "a  b\t c \n\nd"},
+	} {
+		f.Add(s.subject, s.body)
+	}
+	k := keys(f)
+	z := published(f, k)
+	s, err := NewSigner("clinic.example", k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, subject, body string) {
+		if strings.ContainsAny(subject, "\r\n") || strings.ContainsRune(body, '\r') {
+			t.Skip()
+		}
+		raw := []byte(strings.Replace(string(testMessage(body)), "Subject: Your appointment on Monday", "Subject: "+subject, 1))
+		signed, err := s.Sign(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs := verify(t, z, signed)
+		if len(vs) != 2 {
+			t.Fatalf("%d signatures", len(vs))
+		}
+		for _, v := range vs {
+			if v.Err != nil {
+				t.Errorf("go-msgauth: %v\n%q", v.Err, signed)
+			}
+		}
+		if got, want := tagOf(t, string(signed), "bh"), goMsgauthBH(t, k, raw); got != want {
+			t.Errorf("bh=%s, go-msgauth bh=%s for body %q", got, want, body)
+		}
+		for _, line := range strings.Split(string(signed[:len(signed)-len(raw)]), "\r\n") {
+			if len(line) > 78 {
+				t.Errorf("signature line of %d characters: %q", len(line), line)
+			}
+		}
+	})
+}
