@@ -7,6 +7,8 @@ import (
 	"net/textproto"
 	"strings"
 	"testing"
+
+	"github.com/carepost/carepost/internal/workload"
 )
 
 // encode runs input through the data writer in writes split at the given
@@ -109,4 +111,18 @@ func FuzzDataWriter(f *testing.F) {
 			t.Fatalf("receiver got %q, want %q", got, want)
 		}
 	})
+}
+
+// BenchmarkDataWriter encodes the standard 8 KB campaign (CRLF lines).
+func BenchmarkDataWriter(b *testing.B) {
+	in := []byte(strings.ReplaceAll(strings.ReplaceAll(string(workload.Campaign()), "\r\n", "\n"), "\n", "\r\n"))
+	w := bufio.NewWriterSize(io.Discard, 32<<10)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		d := newDataWriter(w)
+		if _, err := d.Write(in); err != nil {
+			b.Fatal(err)
+		}
+		_ = d.Close()
+	}
 }
