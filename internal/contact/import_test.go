@@ -235,3 +235,34 @@ func TestImportResumesAfterACrash(t *testing.T) {
 		}
 	})
 }
+
+// TestImportGrantReachesExistingContacts: a file row that says "yes" for an
+// address already in the organization records the grant and makes it the
+// contact's current authorization, so PHI campaigns may reach it — as for a
+// contact the import creates.
+func TestImportGrantReachesExistingContacts(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d, nil)
+		e.workloadFields(t, e.orgA)
+		ctx := context.Background()
+		a := e.owner(e.orgA)
+		if _, err := e.svc.Create(ctx, a, contact.Input{Email: ptr("ada@patients.test"), FirstName: ptr("Ada")}); err != nil {
+			t.Fatal(err)
+		}
+		csv := "email,first_name,marketing_consent\nada@patients.test,Ada,yes\nben@patients.test,Ben,yes\n"
+		imp := e.importCSV(t, e.orgA, []byte(csv), contact.ImportRequest{Mapping: map[string]string{"email": "email",
+			"first_name": "first_name", "marketing_consent": contact.ConsentColumn}, Consent: consentTemplate(e.clock.Now())})
+		if imp.State != contact.ImportCompleted || imp.Created != 1 || imp.Updated != 1 {
+			t.Fatalf("import = %+v", imp)
+		}
+		marketable := map[string]bool{}
+		_ = e.svc.Scan(ctx, e.orgA, func(c contact.Contact) error {
+			marketable[c.Email] = contact.CanMarketPHI(c, e.clock.Now())
+			return nil
+		})
+		if len(marketable) != 2 || !marketable["ada@patients.test"] || !marketable["ben@patients.test"] {
+			t.Fatalf("valid authorization after the import: %v; want both", marketable)
+		}
+	})
+}

@@ -37,6 +37,9 @@ type pending struct {
 	raw    []byte // a new contact's key, to wrap
 	isNew  bool
 	status Status // before the upsert
+	// granted: this upsert records a grant for the contact, so its
+	// consent summary changes (a new contact's row carries it anyway).
+	granted bool
 }
 
 // upsert creates or updates contacts by e-mail index inside tx, in input
@@ -72,6 +75,7 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 			g.ID, g.ContactID = id.New("cns"), pd.c.ID
 			grants = append(grants, g.row(orgID, now))
 			pd.c.Consent = g.summary()
+			pd.granted = true
 		}
 		outcomes[i] = Outcome{ID: pd.c.ID, Created: pd.isNew}
 	}
@@ -93,6 +97,14 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 			return nil, err
 		} else {
 			changed = append(changed, pd.c.ID)
+			// UpdateContact leaves the consent columns alone; a grant
+			// recorded here becomes the current authorization, as one
+			// given through the API does (GrantConsent).
+			if pd.granted {
+				if err := store.SetContactConsent(ctx, tx, orgID, pd.c.ID, pd.c.Consent.row()); err != nil {
+					return nil, err
+				}
+			}
 		}
 		if err := s.suppressOnStatus(ctx, tx, pd.c, pd.index, pd.status, now); err != nil {
 			return nil, err
