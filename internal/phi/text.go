@@ -1,5 +1,7 @@
 package phi
 
+import "unsafe"
+
 // Text is a text prepared for the detectors: every run of white space
 // (ASCII white space and U+00A0 NO-BREAK SPACE, which HTML's &nbsp; becomes)
 // collapsed to one space, and an ASCII-lowercased copy of exactly the same
@@ -9,7 +11,8 @@ type Text struct {
 	lower string
 }
 
-// NewText prepares s in one pass over its bytes, with one allocation.
+// NewText prepares s in one pass over its bytes, with one allocation: both
+// strings view the same buffer, which nothing writes once they are made.
 func NewText(s string) *Text {
 	buf := make([]byte, 2*len(s))
 	norm, lower := buf[:len(s)], buf[len(s):]
@@ -43,7 +46,10 @@ func NewText(s string) *Text {
 			space = true
 		}
 	}
-	all := string(buf)
+	if n == 0 {
+		return &Text{}
+	}
+	all := unsafe.String(&buf[0], len(buf))
 	return &Text{s: all[:n], lower: all[len(s) : len(s)+n]}
 }
 
