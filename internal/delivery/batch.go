@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/carepost/carepost/internal/mtasts"
 	"github.com/carepost/carepost/internal/outbox"
@@ -57,22 +58,59 @@ type group struct {
 	rawDone bool
 }
 
-// run delivers one batch of domain.
+// run is one delivery job for domain: it delivers a batch and, while each
+// batch it claims is full, claims the next one at once, for up to a fifth
+// of a lease, keeping its sessions open across them.
+//
+// A job that ended after every batch would leave its slot to the next job,
+// which starts only when the job engine next fetches (it inserts jobs in
+// transactions, and on SQLite River polls for them): a slot was then busy
+// for a batch and idle for a poll, and under a backlog the domain ran on a
+// handful of its slots. The claim's own wake-up still adds jobs while more
+// is due, so the other slots fill.
+//
+// The sessions carried from one batch to the next are judged as any
+// session in a batch is: each batch decides again, per host, whether and
+// how the host is authorized, and uses a session only when it was opened
+// under the same judgement (connKey: host, address, mode — for DANE the
+// records too). A session the server closed meanwhile is retried once, as
+// within a batch.
 func (s *Service) run(ctx context.Context, domain string) error {
+	start := time.Now()
+	pool := map[connKey]*pooled{}
+	defer func() {
+		for _, p := range pool {
+			_ = p.conn.Close()
+		}
+	}()
+	for {
+		full, err := s.runBatch(ctx, domain, pool)
+		// The last batch may start as late as a fifth of a lease into the
+		// job and stops starting transactions at four fifths of its own
+		// lease (claim.budgetLeft): within the job's timeout, a lease.
+		if err != nil || !full || ctx.Err() != nil || time.Since(start) >= s.opts.Lease/5 {
+			return err
+		}
+	}
+}
+
+// runBatch claims a batch of domain and delivers it, using and adding to
+// pool's sessions; full reports whether the claim took a whole batch (more
+// may be due).
+func (s *Service) runBatch(ctx context.Context, domain string, pool map[connKey]*pooled) (full bool, err error) {
 	c, err := s.claim(ctx, domain)
 	if err != nil || len(c.rows) == 0 {
-		return err
+		return false, err
 	}
 	b := &batch{s: s, c: c, danes: map[string]daneState{}, pins: map[string]*store.TransportPin{},
-		authz: map[string]*authz{}, pool: map[connKey]*pooled{}, signers: map[string]Signer{}}
-	defer b.closeAll()
+		authz: map[string]*authz{}, pool: pool, signers: map[string]Signer{}}
 	rec := &recorder{b: b}
 	groups, err := b.groups(ctx, rec)
 	if err != nil {
 		// Nothing was sent: put the rows back now rather than when the
 		// lease ends (if even that fails, the lease ending does it).
 		rec.releaseAll(c.rows)
-		return errors.Join(err, rec.finish(ctx))
+		return false, errors.Join(err, rec.finish(ctx))
 	}
 	for _, g := range groups {
 		if ctx.Err() != nil || !c.budgetLeft(s.opts.Lease) {
@@ -81,10 +119,10 @@ func (s *Service) run(ctx context.Context, domain string) error {
 		}
 		rec.add(g, b.deliver(ctx, g))
 		if err := rec.maybeFlush(ctx); err != nil {
-			return err
+			return false, err
 		}
 	}
-	return rec.finish(ctx)
+	return len(c.rows) == s.opts.Batch, rec.finish(ctx)
 }
 
 // groups reads the batch's messages, the recipients' recorded policy

@@ -16,7 +16,8 @@ import (
 
 // connKey names a reusable connection: one host, one address, one way of
 // judging its certificate. A connection opened for opportunistic mail is
-// never used for verified-tls mail.
+// never used for verified-tls mail, nor one verified against a DANE
+// record set for a host whose records have changed since.
 type connKey struct{ host, addr, mode string }
 
 // pooled is an open session and what its receipt needs.
@@ -34,7 +35,12 @@ func mode(az *authz) string {
 	case az == nil:
 		return "opportunistic"
 	case az.by == byDANE:
-		return "dane"
+		h := sha256.New()
+		for _, r := range az.tlsa {
+			h.Write([]byte(r.String()))
+			h.Write([]byte{0})
+		}
+		return "dane:" + hex.EncodeToString(h.Sum(nil))
 	case az.by == byPin && az.pin != "":
 		return "pin:" + az.pin
 	}
@@ -88,13 +94,6 @@ func (b *batch) drop(key connKey) {
 	if p := b.pool[key]; p != nil {
 		_ = p.conn.Close()
 		delete(b.pool, key)
-	}
-}
-
-// closeAll ends every session of the batch with QUIT.
-func (b *batch) closeAll() {
-	for k := range b.pool {
-		b.drop(k)
 	}
 }
 

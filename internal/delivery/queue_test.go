@@ -60,6 +60,39 @@ func TestConnectionReuse(t *testing.T) {
 	t.Logf("50 messages in %d connections", len(conns))
 }
 
+// TestJobKeepsItsSlotAndSession: a backlog of four full batches for one
+// domain with one slot goes through fewer sessions than batches — the job
+// that delivered a full batch claims the next at once and keeps its
+// verified session, instead of ending and leaving the slot idle until the
+// job engine fetches the next job (which opened a session per batch).
+func TestJobKeepsItsSlotAndSession(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	mx := w.verifiedDomain("dest.test")
+	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
+	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()), paused: true,
+		edit: func(c *config.Config) { c.Delivery.Batch, c.Delivery.ConnectionsPerDomain = 5, 1 }})
+	var ids []string
+	for i := range 20 {
+		ids = append(ids, n.submit("Reminder", []string{rcpt(fmt.Sprint("p", i), "dest.test")}, nil).MessageID)
+	}
+	n.start()
+	for _, id := range ids {
+		n.waitState(id, "delivered", 30*time.Second)
+	}
+	conns := sink.Conns()
+	tx := 0
+	for _, c := range conns {
+		tx += c.Transactions
+		if !c.TLS {
+			t.Error("a session without TLS")
+		}
+	}
+	if tx != 20 || len(conns) >= 4 {
+		t.Fatalf("%d messages in %d sessions; want 20 in fewer sessions than the 4 batches", tx, len(conns))
+	}
+}
+
 // TestOpportunisticOnlyWithoutPHI: a source that declares no PHI may use
 // a server without STARTTLS, in plaintext; a PHI message to the same
 // server goes to the portal, and only its notification travels there.

@@ -41,7 +41,11 @@ func BenchmarkJourney(b *testing.B) {
 		reminder := e.template("Reminder", "Time for your check-up", `<p>Book at <a href="https://clinic.example/book">our site</a></p>`)
 		audience := e.list("Audience")
 		seg := e.segment("Reminded", segment.Static, "")
-		e.a.Workflows.SetBatch(500)
+		batch := 500
+		if v, err := strconv.Atoi(os.Getenv("WORKFLOW_BENCH_BATCH")); err == nil && v > 0 {
+			batch = v
+		}
+		e.a.Workflows.SetBatch(batch)
 		start := time.Now()
 		ids := make([]string, 0, n)
 		for off := 0; off < n; off += 1000 {
