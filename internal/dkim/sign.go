@@ -377,7 +377,7 @@ func clean(line []byte) bool {
 	if bytes.IndexByte(line, '\t') >= 0 {
 		return false
 	}
-	return bytes.Index(line, []byte("  ")) < 0
+	return !bytes.Contains(line, []byte("  "))
 }
 
 // appendRelaxedLine appends one body line in relaxed form (no CRLF).
