@@ -42,13 +42,7 @@ func TestConnectionReuse(t *testing.T) {
 		n.waitState(id, "delivered", 30*time.Second)
 	}
 	conns := sink.Conns()
-	tx := 0
-	for _, c := range conns {
-		tx += c.Transactions
-		if !c.TLS {
-			t.Error("a connection without TLS")
-		}
-	}
+	tx := transactions(t, conns)
 	if tx != 50 {
 		t.Fatalf("%d transactions, want 50", tx)
 	}
@@ -81,16 +75,23 @@ func TestJobKeepsItsSlotAndSession(t *testing.T) {
 		n.waitState(id, "delivered", 30*time.Second)
 	}
 	conns := sink.Conns()
-	tx := 0
+	if tx := transactions(t, conns); tx != 20 || len(conns) >= 4 {
+		t.Fatalf("%d messages in %d sessions; want 20 in fewer sessions than the 4 batches", tx, len(conns))
+	}
+}
+
+// transactions counts the messages the sink took over conns, each of
+// which must have been TLS.
+func transactions(t *testing.T, conns []smtptest.ConnStats) int {
+	t.Helper()
+	n := 0
 	for _, c := range conns {
-		tx += c.Transactions
+		n += c.Transactions
 		if !c.TLS {
 			t.Error("a session without TLS")
 		}
 	}
-	if tx != 20 || len(conns) >= 4 {
-		t.Fatalf("%d messages in %d sessions; want 20 in fewer sessions than the 4 batches", tx, len(conns))
-	}
+	return n
 }
 
 // TestOpportunisticOnlyWithoutPHI: a source that declares no PHI may use
