@@ -39,7 +39,11 @@
 // it. A full claim wakes the domain again, so the next batch starts in
 // another slot while this one delivers; a job that finds every slot held
 // ends, and the batch that ends next looks for more work in the
-// transaction that writes its last outcomes. delivery.rate_per_domain caps
+// transaction that writes its last outcomes. A job whose batch was full
+// claims again at once, keeping its slot and its sessions, for up to a
+// fifth of a lease (run): ending after every batch left the slot idle
+// until the job engine fetched the next job, and under a backlog a domain
+// then ran on a few of its slots. delivery.rate_per_domain caps
 // recipients claimed per domain per minute. A periodic sweep (River's
 // elected leader, every delivery.sweep_interval) wakes domains whose
 // retries came due or whose leases expired — a node killed mid-batch — and
@@ -54,8 +58,11 @@
 // that does not exist bounces (5.1.2); a failed lookup defers. Recipients
 // are grouped by message, so each message is one SMTP transaction with one
 // RCPT per recipient, and every transaction of the batch to one host reuses
-// one connection. Messages are DKIM-signed through the Signers seam
-// (package senderdomain) just before sending.
+// one connection — and so do the job's next batches, when the host is
+// authorized the same way again (connKey: host, address and how its
+// certificate is judged, a DANE record set included). Messages are
+// DKIM-signed through the Signers seam (package senderdomain) just before
+// sending.
 //
 // # Transport levels and how each is authorized
 //
