@@ -118,6 +118,10 @@ func (s *Service) runBatch(ctx context.Context, domain string, pool map[connKey]
 			continue
 		}
 		rec.add(g, b.deliver(ctx, g))
+		// The opened content is done with (a DSN opens the message
+		// itself): a batch holds one message's plaintext at a time, not
+		// its whole claim's, for as long as the batch runs.
+		g.raw, g.rawDone = nil, false
 		if err := rec.maybeFlush(ctx); err != nil {
 			return false, err
 		}

@@ -320,7 +320,13 @@ func appendRelaxedHeader(dst, f []byte) []byte {
 // changes is copied, into a scratch buffer.
 func bodyHash(body []byte) string {
 	bh := bodyHashers.Get().(*bodyHasher)
-	defer bodyHashers.Put(bh)
+	defer func() {
+		// The pooled hasher keeps no message text: no reference to the
+		// body, and its scratch line zeroed.
+		bh.body = nil
+		clear(bh.scratch[:cap(bh.scratch)])
+		bodyHashers.Put(bh)
+	}()
 	bh.h.Reset()
 	bh.start, bh.end = 0, 0
 	bh.body = body
