@@ -25,6 +25,8 @@ type authz struct {
 	// fail is set when the host is not authorized: temporary (try another
 	// host, then defer) or held (no verified path exists).
 	fail *verdict
+	// connMode is mode's answer, made once: the batch asks per message.
+	connMode string
 }
 
 // daneState is the DANE status of one MX host.

@@ -31,9 +31,19 @@ type pooled struct {
 
 // mode names how a connection for az (nil: opportunistic) is verified.
 func mode(az *authz) string {
-	switch {
-	case az == nil:
+	if az == nil {
 		return "opportunistic"
+	}
+	if az.connMode == "" {
+		az.connMode = verifyMode(az)
+	}
+	return az.connMode
+}
+
+// verifyMode names how a verified-tls authorization judges a certificate:
+// the DANE record set, the pinned leaf, or PKIX.
+func verifyMode(az *authz) string {
+	switch {
 	case az.by == byDANE:
 		h := sha256.New()
 		for _, r := range az.tlsa {

@@ -331,6 +331,9 @@ func bodyHash(body []byte) string {
 	bh.start, bh.end = 0, 0
 	bh.body = body
 	empties := 0 // empty lines not yet written: only content after them does
+	// emptiesRaw: each of those lines is a bare CRLF in body, so they are
+	// hashed in place with the span; a line of only whitespace is not.
+	emptiesRaw := true
 	for pos := 0; pos < len(body); {
 		end := bytes.Index(body[pos:], []byte("\r\n"))
 		terminated := end >= 0
@@ -349,8 +352,8 @@ func bodyHash(body []byte) string {
 				pos = next
 				continue
 			}
-			bh.crlfs(empties, pos)
-			empties = 0
+			bh.crlfs(empties, pos, emptiesRaw)
+			empties, emptiesRaw = 0, true
 			if terminated {
 				bh.span(pos, next)
 			} else {
@@ -360,12 +363,12 @@ func bodyHash(body []byte) string {
 		} else {
 			bh.scratch = appendRelaxedLine(bh.scratch[:0], line)
 			if len(bh.scratch) == 0 {
-				empties++
+				empties, emptiesRaw = empties+1, false
 				pos = next
 				continue
 			}
-			bh.crlfs(empties, -1)
-			empties = 0
+			bh.crlfs(empties, pos, emptiesRaw)
+			empties, emptiesRaw = 0, true
 			bh.bytes(append(bh.scratch, '\r', '\n'))
 		}
 		pos = next
@@ -422,14 +425,14 @@ func (b *bodyHasher) span(from, to int) {
 	b.end = to
 }
 
-// crlfs adds n empty lines that end just before body offset at (-1: not
-// in the body as such, so written out).
-func (b *bodyHasher) crlfs(n, at int) {
+// crlfs adds n empty lines that end just before body offset at: in place
+// when they are bare CRLFs there (raw), else written out.
+func (b *bodyHasher) crlfs(n, at int, raw bool) {
 	if n == 0 {
 		return
 	}
-	if from := at - 2*n; at >= 0 && from >= 0 && bytes.Equal(b.body[from:at], bytes.Repeat([]byte("\r\n"), n)) {
-		b.span(from, at)
+	if raw {
+		b.span(at-2*n, at)
 		return
 	}
 	for range n {
