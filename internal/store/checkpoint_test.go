@@ -26,7 +26,7 @@ func TestCheckpointerBackfillsTheLog(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	row := strings.Repeat("x", 3000) // about a page a row
+	row := strings.Repeat("x", sqlitePageSize-1000) // about a page a row
 	for i := range 30 {
 		if err := db.Tx(ctx, func(tx *Tx) error {
 			for j := range 100 {
