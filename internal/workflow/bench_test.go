@@ -1,7 +1,6 @@
 package workflow_test
 
 import (
-	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
@@ -47,30 +45,12 @@ func BenchmarkJourney(b *testing.B) {
 		}
 		e.a.Workflows.SetBatch(batch)
 		start := time.Now()
-		ids := make([]string, 0, n)
-		for off := 0; off < n; off += 1000 {
-			ins := make([]contact.Input, 0, 1000)
-			for i := off; i < min(off+1000, n); i++ {
-				prog := "asthma"
-				if i%2 == 0 {
-					prog = "diabetes"
-				}
-				ins = append(ins, contact.Input{Email: ptr(fmt.Sprintf("p%07d@patients.example", i)), FirstName: ptr("Pat"),
-					Fields: map[string]any{"program": prog}})
+		e.programContacts(audience, n, func(i int) string {
+			if i%2 == 0 {
+				return "diabetes"
 			}
-			out, err := e.a.Contacts.BulkUpsert(e.ctx, e.sys, ins)
-			if err != nil {
-				b.Fatal(err)
-			}
-			page := make([]string, 0, len(out))
-			for _, o := range out {
-				page = append(page, o.ID)
-			}
-			if err := e.a.Contacts.SetMembers(e.ctx, e.sys, audience, page, contact.MemberSubscribed); err != nil {
-				b.Fatal(err)
-			}
-			ids = append(ids, page...)
-		}
+			return "asthma"
+		})
 		b.Logf("%d contacts created in %v", n, time.Since(start).Round(time.Millisecond))
 		trackJSON := ""
 		if !track {
@@ -135,7 +115,6 @@ func BenchmarkJourney(b *testing.B) {
 		b.ReportMetric(float64(n*6)/(first+second).Seconds(), "workflow-steps/s")
 		b.Logf("contacts %d: enrol %v; welcome phase %d steps in %v; rest %d steps in %v", n, enrol.Round(time.Millisecond),
 			s1, first.Round(time.Millisecond), s2, second.Round(time.Millisecond))
-		_ = ids
 	}
 }
 

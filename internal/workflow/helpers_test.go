@@ -124,6 +124,34 @@ func (e *env) contact(email string, o contactOpts) string {
 }
 
 // template stores a template and returns its id.
+// programContacts creates n contacts p0000000@patients.example … with the
+// program field program(i), a thousand at a time, subscribed to list, and
+// returns their ids in order.
+func (e *env) programContacts(list string, n int, program func(i int) string) []string {
+	e.t.Helper()
+	ids := make([]string, 0, n)
+	for off := 0; off < n; off += 1000 {
+		ins := make([]contact.Input, 0, 1000)
+		for i := off; i < min(off+1000, n); i++ {
+			ins = append(ins, contact.Input{Email: ptr(fmt.Sprintf("p%07d@patients.example", i)), FirstName: ptr("Pat"),
+				Fields: map[string]any{"program": program(i)}})
+		}
+		out, err := e.a.Contacts.BulkUpsert(e.ctx, e.sys, ins)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		page := make([]string, 0, len(out))
+		for _, o := range out {
+			page = append(page, o.ID)
+		}
+		if err := e.a.Contacts.SetMembers(e.ctx, e.sys, list, page, contact.MemberSubscribed); err != nil {
+			e.t.Fatal(err)
+		}
+		ids = append(ids, page...)
+	}
+	return ids
+}
+
 func (e *env) template(name, subject, html string) string {
 	e.t.Helper()
 	tp, err := e.tpl.Create(e.ctx, audit.Actor{Type: audit.ActorSystem, ID: "test"}, e.org, name, template.Source{Subject: subject, HTML: html})

@@ -191,3 +191,44 @@ func TestWorkflowTrackingOnlyForOrdinaryEmail(t *testing.T) {
 		}
 	})
 }
+
+// TestALargeBatchReadsEveryContact: a batch of hundreds of runs reads its
+// contacts in parts side by side; every contact is still found (none
+// leaves as deleted) and routed on its own fields.
+func TestALargeBatchReadsEveryContact(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d)
+		reminder := e.template("Reminder", "Time for your check-up", `<p>Hello {{ .Contact.FirstName }}</p>`)
+		audience := e.list("Audience")
+		const n = 450
+		ids := e.programContacts(audience, n, func(i int) string {
+			if i%3 == 0 {
+				return "diabetes"
+			}
+			return "asthma"
+		})
+		wid := e.workflow(`{"name": "Large", "sender": {"address": "care@clinic.example"}, "require_consent": false,
+			"trigger": {"type": "list", "list_id": %q},
+			"steps": [
+			  {"id": "route", "type": "branch", "branches": [{"if": {"field": "program", "op": "eq", "value": "diabetes"}, "next": "reminder"}], "fallback": "done"},
+			  {"id": "reminder", "type": "send", "template_id": %q},
+			  {"id": "done", "type": "end"}]}`, audience, reminder)
+		if got, err := e.a.Workflows.RunEnrolment(e.ctx, e.org, wid, "list:"+audience); err != nil || got != n {
+			t.Fatalf("enrolled %d of %d: %v", got, n, err)
+		}
+		e.run()
+		rep := e.report(wid)
+		if rep["route"].Entered != n || rep["reminder"].Sends != n/3 || rep["done"].Completed != n {
+			t.Fatalf("report: route %+v, reminder %+v, done %+v; want %d through, %d sends", rep["route"], rep["reminder"], rep["done"], n, n/3)
+		}
+		if got := e.sent(""); got != n/3 {
+			t.Fatalf("%d messages, want %d", got, n/3)
+		}
+		for i, cid := range ids {
+			if r := e.runOf(wid, cid); r.State != workflow.RunCompleted || r.Outcome != workflow.OutcomeCompleted {
+				t.Fatalf("contact %d: run %s %s, want completed", i, r.State, r.Outcome)
+			}
+		}
+	})
+}
