@@ -3,9 +3,11 @@ package workflow_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -190,4 +192,98 @@ func errString(err error) string {
 		return "nil"
 	}
 	return err.Error()
+}
+
+// TestTwoNodesShareTheWorkOnce: two nodes on one PostgreSQL database run
+// the engine at once. The first node holds its first batch open until the
+// second has claimed a batch too — which it can only do by skipping the
+// rows the first holds (FOR UPDATE SKIP LOCKED) — or has finished. Both
+// take part; every contact gets each message once and passes each step
+// once. (The second node's batch then waits at its flush for the first's
+// commit: both add to the same step counters.)
+func TestTwoNodesShareTheWorkOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		if d != store.Postgres {
+			t.Skip("several nodes share a PostgreSQL database; SQLite has one node")
+		}
+		e := setup(t, d)
+		tpl := e.template("Hello", "Hello", `<p>Hi</p>`)
+		wid := e.workflow(twoSends, tpl, tpl)
+		var ids []string
+		for i := range 40 {
+			c := e.contact(fmt.Sprintf("p%02d@patients.example", i), contactOpts{})
+			ids = append(ids, c)
+			e.enrol(wid, c)
+		}
+		const batch = 10
+		other := e.node()
+		e.a.Workflows.SetBatch(batch)
+		other.Workflows.SetBatch(batch)
+		// locked counts the due runs some node holds, from outside both.
+		locked := func() int {
+			tx, err := e.a.DB.SQL().BeginTx(e.ctx, nil)
+			if err != nil {
+				t.Error(err)
+				return 0
+			}
+			defer tx.Rollback()
+			var due, free int
+			if err := tx.QueryRowContext(e.ctx, `SELECT count(*) FROM workflow_runs WHERE org_id = $1 AND due_at > 0`, e.org).Scan(&due); err != nil {
+				t.Error(err)
+			}
+			if err := tx.QueryRowContext(e.ctx, `SELECT count(*) FROM (SELECT 1 FROM workflow_runs WHERE org_id = $1 AND due_at > 0 FOR UPDATE SKIP LOCKED) f`, e.org).Scan(&free); err != nil {
+				t.Error(err)
+			}
+			return due - free
+		}
+		otherDone := make(chan struct{})
+		first, sawOther := true, false
+		e.a.Workflows.SetBeforeCommit(func(int) error {
+			if !first {
+				return nil
+			}
+			first = false
+			for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				select {
+				case <-otherDone:
+					return nil
+				default:
+				}
+				if locked() >= 2*batch {
+					sawOther = true
+					return nil
+				}
+			}
+			return errors.New("the other node neither claimed nor finished while this one held its batch")
+		})
+		var wg sync.WaitGroup
+		steps := make([]int, 2)
+		errs := make([]error, 2)
+		wg.Go(func() { steps[0], errs[0] = e.a.Workflows.RunDue(e.ctx) })
+		wg.Go(func() {
+			defer close(otherDone)
+			steps[1], errs[1] = other.Workflows.RunDue(e.ctx)
+		})
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			t.Fatal(err)
+		}
+		e.run() // whatever a node left due when its loop ended
+		if steps[0] == 0 || steps[1] == 0 {
+			t.Fatalf("steps per node %v: both should have worked", steps)
+		}
+		t.Logf("steps per node %v; the second claimed while the first held its batch: %v", steps, sawOther)
+		for _, c := range ids {
+			if got := e.sent(c); got != 2 {
+				t.Fatalf("contact %s got %d messages, want 2", c, got)
+			}
+		}
+		if dup := e.count(`SELECT count(*) FROM (SELECT run_id, step_id FROM workflow_history GROUP BY run_id, step_id HAVING count(*) > 1) d`); dup != 0 {
+			t.Fatalf("%d runs passed a step twice", dup)
+		}
+		if got := e.count(`SELECT count(*) FROM workflow_history`); got != 2*len(ids) {
+			t.Fatalf("%d history rows, want %d", got, 2*len(ids))
+		}
+	})
 }

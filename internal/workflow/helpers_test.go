@@ -41,6 +41,7 @@ type env struct {
 	tpl   *template.Service
 	wf    workflow.Actor
 	sys   contact.Actor
+	cfg   *config.Config
 }
 
 // start is Wednesday 5 March 2025, 15:00 UTC: the Thursday after is in
@@ -78,7 +79,7 @@ func setupWith(t testing.TB, d store.Driver, edit func(*config.Config)) *env {
 	if _, _, err := a.Domains.Add(ctx, senderdomain.System(org.ID, "test"), "clinic.example"); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, a: a, org: org.ID, clock: c, ctx: ctx, wf: workflow.System(org.ID), sys: contact.System(org.ID, "test"),
+	e := &env{t: t, a: a, org: org.ID, clock: c, ctx: ctx, wf: workflow.System(org.ID), sys: contact.System(org.ID, "test"), cfg: cfg,
 		tpl: template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit}, template.Options{Clock: c.Now})}
 	for _, f := range []contact.FieldInput{
 		{Key: "condition", Label: "Condition", Type: contact.TypeText, PHI: ptr(true)},
@@ -92,6 +93,18 @@ func setupWith(t testing.TB, d store.Driver, edit func(*config.Config)) *env {
 		}
 	}
 	return e
+}
+
+// node opens another carepost node on the same database, key file and
+// fake clock (PostgreSQL: several nodes share one database).
+func (e *env) node() *app.App {
+	e.t.Helper()
+	a, err := app.Open(e.ctx, e.cfg, slog.New(slog.DiscardHandler), app.Options{Clock: e.clock.Now})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { a.Close() })
+	return a
 }
 
 func ptr[T any](v T) *T { return &v }
