@@ -54,8 +54,7 @@ func BenchmarkDrain(b *testing.B) {
 
 func benchDelivery(b *testing.B, alg dkim.Algorithm, drain bool) {
 	w := newWorld(b)
-	mx := w.verifiedDomain("dest.test")
-	sink := smtptest.NewSink(b, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
+	sink := w.discardSink("dest.test")
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(b, sink.Addr()), signers: newAlgSigners(b, alg),
 		paused: drain, edit: func(c *config.Config) {
 			c.Delivery.ConnectionsPerDomain, c.Jobs.Workers = 20, 40

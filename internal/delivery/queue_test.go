@@ -62,8 +62,7 @@ func TestConnectionReuse(t *testing.T) {
 func TestJobKeepsItsSlotAndSession(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	mx := w.verifiedDomain("dest.test")
-	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
+	sink := w.discardSink("dest.test")
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()), paused: true,
 		edit: func(c *config.Config) { c.Delivery.Batch, c.Delivery.ConnectionsPerDomain = 5, 1 }})
 	var ids []string
@@ -233,8 +232,7 @@ func TestRequireTLS(t *testing.T) {
 func TestRatePerDomain(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	mx := w.verifiedDomain("dest.test")
-	sink := smtptest.NewSink(t, smtptest.Options{Cert: w.leaf(mx), DiscardData: true})
+	sink := w.discardSink("dest.test")
 	n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()), paused: true,
 		edit: func(c *config.Config) {
 			c.Delivery.RatePerDomain, c.Delivery.Lease = 5, config.Duration(30*time.Second)

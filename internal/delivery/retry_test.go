@@ -20,6 +20,12 @@ func (w *world) verifiedDomain(domain string) string {
 	return mx
 }
 
+// discardSink publishes domain as verifiedDomain does and starts its MX: a
+// sink with a certificate for the host that counts messages and keeps none.
+func (w *world) discardSink(domain string) *smtptest.Sink {
+	return smtptest.NewSink(w.t, smtptest.Options{Cert: w.leaf(w.verifiedDomain(domain)), DiscardData: true})
+}
+
 // TestTemporaryFailureRetries: a 451 after the data defers; the retry,
 // once its time comes, delivers.
 func TestTemporaryFailureRetries(t *testing.T) {

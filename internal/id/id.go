@@ -53,6 +53,37 @@ type slot struct {
 	lo       uint64 // the bottom 64
 }
 
+// find returns the slot of millisecond ms, or nil.
+func (g *generator) find(ms uint64) *slot {
+	for i := range g.slots {
+		if c := &g.slots[i]; c.used != 0 && c.ms == ms {
+			return c
+		}
+	}
+	return nil
+}
+
+// reset gives the slot millisecond ms and the 80 fresh bits in r.
+func (sl *slot) reset(ms uint64, r []byte) {
+	sl.ms = ms
+	sl.hi = binary.BigEndian.Uint16(r[0:2])
+	sl.lo = binary.BigEndian.Uint64(r[2:10])
+}
+
+// advance adds step to the slot's 80 bits; false (and no change) when
+// they would overflow.
+func (sl *slot) advance(step uint64) bool {
+	lo, hi := sl.lo+step, sl.hi
+	if lo < sl.lo {
+		if hi == ^uint16(0) {
+			return false
+		}
+		hi++
+	}
+	sl.lo, sl.hi = lo, hi
+	return true
+}
+
 // replace picks the slot a new millisecond takes: the one its own clock
 // used last (an earlier millisecond within the second before), else an
 // empty one, else the least recently used — so a clock moving on keeps one
@@ -91,34 +122,12 @@ func (g *generator) next(ms uint64) [16]byte {
 	}
 	g.mu.Lock()
 	g.tick++
-	var sl *slot
-	found := false
-	for i := range g.slots {
-		if c := &g.slots[i]; c.used != 0 && c.ms == ms {
-			sl, found = c, true
-			break
-		}
-	}
-	if !found {
+	sl := g.find(ms)
+	if sl == nil {
 		sl = g.replace(ms)
-	}
-	fresh := !found
-	if found {
-		lo := sl.lo + uint64(binary.BigEndian.Uint32(r[10:14])) + 1
-		hi := sl.hi
-		if lo < sl.lo {
-			hi++
-		}
-		if hi < sl.hi { // all 80 bits overflowed
-			fresh = true
-		} else {
-			sl.lo, sl.hi = lo, hi
-		}
-	}
-	if fresh {
-		sl.ms = ms
-		sl.hi = binary.BigEndian.Uint16(r[0:2])
-		sl.lo = binary.BigEndian.Uint64(r[2:10])
+		sl.reset(ms, r[:10])
+	} else if !sl.advance(uint64(binary.BigEndian.Uint32(r[10:14])) + 1) {
+		sl.reset(ms, r[:10]) // all 80 bits overflowed
 	}
 	sl.used = g.tick
 	var b [16]byte
