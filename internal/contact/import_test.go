@@ -266,3 +266,60 @@ func TestImportGrantReachesExistingContacts(t *testing.T) {
 		}
 	})
 }
+
+// TestImportFollowsAFieldChangeMidFile: the batches the import drafted
+// ahead under the organization's fields are not written as drafted when a
+// field changes in between — a non-PHI field deleted after the first batch
+// is in no contact created after it, as if each batch had been prepared
+// in its own transaction.
+func TestImportFollowsAFieldChangeMidFile(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		var e *env
+		deleted := false
+		e = setup(t, d, func(o *contact.Options) {
+			o.AfterImportBatch = func(_ string, applied int64) error {
+				if !deleted {
+					deleted = true
+					return e.svc.DeleteField(context.Background(), e.owner(e.orgA), "plan")
+				}
+				return nil
+			}
+		})
+		ctx := context.Background()
+		a := e.owner(e.orgA)
+		clear := false
+		for _, f := range []contact.FieldInput{
+			{Key: "birth_date", Type: contact.TypeDate}, {Key: "condition", Type: contact.TypeText},
+			{Key: "last_visit", Type: contact.TypeDate}, {Key: "insurance_status", Type: contact.TypeText},
+			{Key: "plan", Type: contact.TypeText, PHI: &clear}, {Key: "zip", Type: contact.TypeText},
+		} {
+			if _, err := e.svc.CreateField(ctx, a, f); err != nil {
+				t.Fatal(err)
+			}
+		}
+		imp, err := e.svc.CreateImport(ctx, a, contact.ImportRequest{Mapping: workloadMapping(), Consent: consentTemplate(e.clock.Now())})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.AddImportPart(ctx, a, imp.ID, bytes.NewReader(workloadCSV(1000, 5))); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.StartImport(ctx, a, imp.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.RunImport(ctx, e.orgA, imp.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n := e.count(t, e.orgA); n != 1000 {
+			t.Fatalf("%d contacts, want 1000", n)
+		}
+		var withPlan int
+		if err := e.db.Reader().QueryRow(ctx, `SELECT count(*) FROM contacts WHERE org_id = ? AND attrs LIKE '%"plan"%'`, e.orgA).Scan(&withPlan); err != nil {
+			t.Fatal(err)
+		}
+		if withPlan != 100 {
+			t.Fatalf("%d contacts carry the deleted field, want the first batch's 100", withPlan)
+		}
+	})
+}

@@ -16,6 +16,7 @@ import (
 // after the last of them.
 type importBatch struct {
 	items   []item
+	drafts  *drafts // the items' contacts drafted as new ones
 	rows    int64
 	skipped int64
 	end     int64
@@ -26,7 +27,8 @@ type importBatch struct {
 // transaction that also moves the cursor, so a crash resumes at the first
 // row not yet applied: no row is applied twice, none is lost. Reading and
 // preparing the next batch (parsing, normalizing, blind-indexing) overlaps
-// the commit of the current one.
+// the commit of the current one, and so does drafting the batch's new
+// contacts (drafts).
 func (r *importRun) apply(ctx context.Context) error {
 	src, err := r.s.openSource(ctx, r.row, r.row.CursorOffset)
 	if err != nil {
@@ -98,6 +100,10 @@ func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, row 
 		}
 		if len(b.items) >= r.s.opts.ImportBatch {
 			b.end = base + cr.InputOffset()
+			if b.drafts, err = r.draft(ctx, reader, row.OrgID, b.items); err != nil {
+				send(importBatch{err: err})
+				return
+			}
 			if !send(b) {
 				return
 			}
@@ -106,8 +112,22 @@ func (r *importRun) prepare(ctx context.Context, src io.Reader, base int64, row 
 	}
 	if b.rows > 0 {
 		b.end = base + cr.InputOffset()
+		var err error
+		if b.drafts, err = r.draft(ctx, reader, row.OrgID, b.items); err != nil {
+			b = importBatch{err: err}
+		}
 		send(b)
 	}
+}
+
+// draft drafts a batch's contacts as new ones under the organization's
+// fields as they are now; the commit checks they still are.
+func (r *importRun) draft(ctx context.Context, q store.Querier, orgID string, items []item) (*drafts, error) {
+	sch, err := loadSchema(ctx, q, orgID)
+	if err != nil {
+		return nil, err
+	}
+	return makeDrafts(sch, orgID, items, r.s.now())
 }
 
 // commit applies one batch and moves the cursor past it, in one
@@ -119,7 +139,7 @@ func (r *importRun) commit(ctx context.Context, b importBatch) error {
 		if err != nil {
 			return err
 		}
-		out, err := r.s.upsert(ctx, tx, r.row.OrgID, sch, b.items, r.s.now())
+		out, err := r.s.upsert(ctx, tx, r.row.OrgID, sch, b.items, r.s.now(), b.drafts)
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/access"
-	"github.com/carepost/carepost/internal/id"
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/store"
 )
@@ -44,8 +43,14 @@ type pending struct {
 
 // upsert creates or updates contacts by e-mail index inside tx, in input
 // order: a later item with the same address updates what an earlier one
-// wrote. It returns one outcome per item.
-func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *Schema, items []item, now time.Time) ([]Outcome, error) {
+// wrote. It returns one outcome per item. ready, when not nil, holds the
+// items' contacts drafted as new ones before the transaction (drafts).
+func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *Schema, items []item, now time.Time, ready *drafts) ([]Outcome, error) {
+	defer ready.discard()
+	if !ready.usableWith(sch) {
+		ready.discard()
+		ready = nil
+	}
 	idx := make([][]byte, 0, len(items))
 	for _, it := range items {
 		idx = append(idx, it.index)
@@ -55,36 +60,46 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 		return nil, err
 	}
 	byIndex := make(map[string]*pending, len(items))
+	sealed := map[*pending]store.ContactRow{}
 	order := make([]*pending, 0, len(items))
 	outcomes := make([]Outcome, len(items))
 	var grants []store.ConsentRow
 	for i, it := range items {
 		pd := byIndex[string(it.index)]
 		if pd == nil {
-			if pd, err = s.pendingFor(ctx, tx, sch, orgID, existing[string(it.index)], now); err != nil {
-				return nil, err
+			row := existing[string(it.index)]
+			if d := ready.take(it.index); d != nil && row.ID == "" {
+				// Drafted with every item for the address applied.
+				pd = d.pd
+				sealed[pd] = d.row
+				grants = append(grants, d.grants...)
+			} else {
+				if d != nil {
+					clear(d.pd.raw) // the address has a contact already
+				}
+				if pd, err = s.pendingFor(ctx, tx, sch, orgID, row, now); err != nil {
+					return nil, err
+				}
 			}
 			pd.index = it.index
 			byIndex[string(it.index)] = pd
 			order = append(order, pd)
 		}
-		it.p.apply(&pd.c)
-		pd.c.UpdatedAt = now
-		if it.consent != nil {
-			g := *it.consent
-			g.ID, g.ContactID = id.New("cns"), pd.c.ID
-			grants = append(grants, g.row(orgID, now))
-			pd.c.Consent = g.summary()
-			pd.granted = true
+		if _, drafted := sealed[pd]; !drafted {
+			if g := applyItem(pd, it, orgID, now); g != nil {
+				grants = append(grants, *g)
+			}
 		}
 		outcomes[i] = Outcome{ID: pd.c.ID, Created: pd.isNew}
 	}
 	var fresh []store.ContactRow
 	var changed []string
 	for _, pd := range order {
-		row, err := toRow(pd.aead, sch, &pd.c, pd.index)
-		if err != nil {
-			return nil, err
+		row, drafted := sealed[pd]
+		if !drafted {
+			if row, err = toRow(pd.aead, sch, &pd.c, pd.index); err != nil {
+				return nil, err
+			}
 		}
 		if pd.isNew {
 			row.WrappedKey, row.KeyVersion, err = s.wrapKey(ctx, tx, orgID, pd.c.ID, pd.raw)
@@ -131,12 +146,7 @@ func (s *Service) pendingFor(ctx context.Context, tx *store.Tx, sch *Schema, org
 		}
 		return &pending{c: c, aead: aead, status: c.Status}, nil
 	}
-	raw, aead, err := newKey()
-	if err != nil {
-		return nil, err
-	}
-	c := Contact{ID: id.New("con"), OrgID: orgID, Status: Subscribed, CreatedAt: now}
-	return &pending{c: c, aead: aead, raw: raw, isNew: true, status: Subscribed}, nil
+	return newPending(orgID, now)
 }
 
 // suppressOnStatus puts the address on the delivery suppression list when
@@ -190,7 +200,7 @@ func (s *Service) BulkUpsert(ctx context.Context, a Actor, ins []Input) ([]Outco
 				return err
 			}
 		}
-		if out, err = s.upsert(ctx, tx, a.orgID, sch, items, s.now()); err != nil {
+		if out, err = s.upsert(ctx, tx, a.orgID, sch, items, s.now(), nil); err != nil {
 			return err
 		}
 		created := 0

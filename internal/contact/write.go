@@ -46,7 +46,7 @@ func (s *Service) Create(ctx context.Context, a Actor, in Input) (View, error) {
 		} else if len(taken) > 0 {
 			return ErrEmailTaken
 		}
-		out, err := s.upsert(ctx, tx, a.orgID, sch, []item{{index: index, p: p}}, s.now())
+		out, err := s.upsert(ctx, tx, a.orgID, sch, []item{{index: index, p: p}}, s.now(), nil)
 		if err != nil {
 			return err
 		}

@@ -114,10 +114,10 @@ func InsertContacts(ctx context.Context, tx *Tx, rows []ContactRow) error {
 				Micros(r.ConsentAt), Micros(r.ConsentExpires), Micros(r.ConsentRevoked), Micros(r.CreatedAt), Micros(r.UpdatedAt))
 			kArgs = append(kArgs, r.OrgID, r.ID, r.KeyVersion, r.WrappedKey)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contacts (`+contactInsertColumns+`) VALUES `+rowPlaceholders(len(part), 14), cArgs...); err != nil {
+		if _, err := tx.Exec(ctx, insertVerb(tx)+` INTO contacts (`+contactInsertColumns+`) VALUES `+rowPlaceholders(len(part), 14), cArgs...); err != nil {
 			return fmt.Errorf("insert contacts: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO contact_keys (org_id, contact_id, dek_version, wrapped_key) VALUES `+rowPlaceholders(len(part), 4), kArgs...); err != nil {
+		if _, err := tx.Exec(ctx, insertVerb(tx)+` INTO contact_keys (org_id, contact_id, dek_version, wrapped_key) VALUES `+rowPlaceholders(len(part), 4), kArgs...); err != nil {
 			return fmt.Errorf("insert contact keys: %w", err)
 		}
 	}

@@ -169,3 +169,21 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	}
 	return &DB{driver: SQLite, write: write, read: read, path: path, stmts: newStmtCache(write), rstmts: newStmtCache(read), ckpt: ckpt}, nil
 }
+
+// insertVerb begins a multi-row INSERT. On SQLite it is INSERT OR FAIL: a
+// statement that may write several rows and stop half way on a constraint
+// (the default, ABORT) makes SQLite open a statement journal and copy each
+// page the statement changes into it first, so the statement alone can be
+// undone (https://www.sqlite.org/tempfiles.html#stmtjrnl; a page of the
+// random blind email index per new contact). FAIL keeps the rows written
+// before the failing one instead, which costs nothing here: a failed
+// statement's error fails its request, and its transaction or savepoint is
+// rolled back whole. The table's foreign keys must be deferred for this to
+// hold (an immediate one needs the journal too; migration 0021).
+// PostgreSQL has no statement journal and no OR FAIL.
+func insertVerb(q Querier) string {
+	if q.Driver() == SQLite {
+		return "INSERT OR FAIL"
+	}
+	return "INSERT"
+}
