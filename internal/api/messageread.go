@@ -177,7 +177,7 @@ func (s *Server) getMessageContent(w http.ResponseWriter, r *http.Request, id we
 		s.fail(w, r, auth.ErrForbidden)
 		return
 	}
-	raw, err := s.deps.Keys.Open(r.Context(), s.deps.DB.Reader(), outbox.ContentAAD(m.OrgID, m.ID), m.Content)
+	raw, err := outbox.OpenContent(r.Context(), s.deps.Keys, s.deps.DB.Reader(), m.OrgID, m.ID, m.Content)
 	if err != nil {
 		s.fail(w, r, err)
 		return

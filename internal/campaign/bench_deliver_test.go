@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 	"time"
@@ -103,6 +104,16 @@ func benchDeliver(b *testing.B, alg string) {
 	}
 	e.run()
 	b.ResetTimer()
+	if p := os.Getenv("CAREPOST_BENCH_CPUPROFILE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			b.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start, cpu0 := time.Now(), workload.CPUTime()
 	if _, err := e.a.Campaigns.Send(ctx, e.admin(), c.ID); err != nil {
 		b.Fatal(err)
@@ -127,6 +138,7 @@ func benchDeliver(b *testing.B, alg string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed, cpu := time.Since(start), workload.CPUTime()-cpu0
+	pprof.StopCPUProfile()
 	b.StopTimer()
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(sent)/enqueued.Seconds(), "enqueued-msgs/s")

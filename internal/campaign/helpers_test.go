@@ -312,7 +312,7 @@ func (e *env) content(messageID string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	raw, err := e.a.Keys.Open(ctx, e.a.DB.Reader(), outbox.ContentAAD(e.org, messageID), m.Content)
+	raw, err := outbox.OpenContent(ctx, e.a.Keys, e.a.DB.Reader(), e.org, messageID, m.Content)
 	if err != nil {
 		e.t.Fatal(err)
 	}

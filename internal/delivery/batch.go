@@ -180,7 +180,7 @@ func (b *batch) groups(ctx context.Context, rec *recorder) ([]*group, error) {
 func (b *batch) content(ctx context.Context, g *group) ([]byte, error) {
 	if !g.rawDone {
 		g.rawDone = true
-		g.raw, g.rawErr = b.s.deps.Keys.Open(ctx, b.s.deps.DB.Reader(), outbox.ContentAAD(g.msg.OrgID, g.msg.ID), g.msg.Content)
+		g.raw, g.rawErr = outbox.OpenContent(ctx, b.s.deps.Keys, b.s.deps.DB.Reader(), g.msg.OrgID, g.msg.ID, g.msg.Content)
 		if g.rawErr != nil {
 			b.s.log.Error("open message content", "message", g.msg.ID, "error", g.rawErr)
 		}

@@ -48,7 +48,7 @@ func (s *Service) submitDSNs(ctx context.Context, ws []write, now time.Time) {
 
 func (s *Service) submitDSN(ctx context.Context, ws []write, now time.Time) error {
 	m := ws[0].res.msg
-	raw, err := s.deps.Keys.Open(ctx, s.deps.DB.Reader(), outbox.ContentAAD(m.OrgID, m.ID), m.Content)
+	raw, err := outbox.OpenContent(ctx, s.deps.Keys, s.deps.DB.Reader(), m.OrgID, m.ID, m.Content)
 	if err != nil {
 		return err
 	}

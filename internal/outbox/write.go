@@ -156,7 +156,7 @@ func (o *Outbox) writeMany(ctx context.Context, tx *store.Tx, items []pending) (
 // messageRow seals one submission's content into its message row.
 func (o *Outbox) messageRow(ctx context.Context, tx *store.Tx, it pending, now time.Time) (store.MessageRow, error) {
 	s, p := it.s, it.p
-	content, ver, err := o.deps.Keys.Seal(ctx, tx, ContentAAD(s.OrgID, p.messageID), p.raw)
+	content, ver, err := SealContent(ctx, o.deps.Keys, tx, s.OrgID, p.messageID, p.raw)
 	if err != nil {
 		return store.MessageRow{}, fmt.Errorf("seal message: %w", err)
 	}

@@ -150,7 +150,7 @@ func (s *Service) notify(ctx context.Context, tx *store.Tx, msg store.MessageRow
 // subjectOf reads the original subject (only when an organization shows
 // subjects in notifications).
 func (s *Service) subjectOf(ctx context.Context, q store.Querier, msg store.MessageRow) (string, error) {
-	raw, err := s.deps.Keys.Open(ctx, q, outbox.ContentAAD(msg.OrgID, msg.ID), msg.Content)
+	raw, err := outbox.OpenContent(ctx, s.deps.Keys, q, msg.OrgID, msg.ID, msg.Content)
 	if err != nil {
 		return "", fmt.Errorf("open message: %w", err)
 	}

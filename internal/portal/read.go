@@ -125,7 +125,7 @@ func (s *Service) open(ctx context.Context, sess Session) (store.PortalItemRow, 
 	if err != nil {
 		return it, msg, nil, err
 	}
-	raw, err := s.deps.Keys.Open(ctx, q, outbox.ContentAAD(msg.OrgID, msg.ID), msg.Content)
+	raw, err := outbox.OpenContent(ctx, s.deps.Keys, q, msg.OrgID, msg.ID, msg.Content)
 	if err != nil {
 		return it, msg, nil, fmt.Errorf("open message: %w", err)
 	}

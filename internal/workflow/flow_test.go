@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/segment"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -255,7 +256,7 @@ func TestNewVersionLeavesContactsInFlightOnTheirVersion(t *testing.T) {
 		if err := rows.Scan(&meta, &content, &id); err != nil {
 			t.Fatal(err)
 		}
-		raw, err := e.a.Keys.Open(e.ctx, e.a.DB.Reader(), contentAAD(e.org, id), content)
+		raw, err := outbox.OpenContent(e.ctx, e.a.Keys, e.a.DB.Reader(), e.org, id, content)
 		if err != nil {
 			t.Fatal(err)
 		}

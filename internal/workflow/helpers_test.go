@@ -15,7 +15,6 @@ import (
 	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
-	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
@@ -318,7 +317,7 @@ func (e *env) tokens(cid string) (open, clk string) {
 		if !strings.Contains(meta, cid) {
 			continue
 		}
-		raw, err := e.a.Keys.Open(e.ctx, q, outbox.ContentAAD(e.org, id), content)
+		raw, err := outbox.OpenContent(e.ctx, e.a.Keys, q, e.org, id, content)
 		if err != nil {
 			e.t.Fatal(err)
 		}
@@ -348,7 +347,5 @@ func (e *env) tracker() *tracking.Service {
 }
 
 func contactInput(fields map[string]any) contact.Input { return contact.Input{Fields: fields} }
-
-func contentAAD(org, id string) keyring.AAD { return outbox.ContentAAD(org, id) }
 
 func containsStr(s, sub string) bool { return strings.Contains(s, sub) }

@@ -1,0 +1,77 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/s2"
+
+	"github.com/carepost/carepost/internal/keyring"
+	"github.com/carepost/carepost/internal/store"
+)
+
+// A message's content is stored compressed, then sealed: the MIME text of
+// an HTML message — quoted-printable, repetitive markup — shrinks to a
+// quarter with S2 (Snappy's format, extended; about 2 µs for a 12 KB
+// campaign message on this project's machine, 0.6 µs back). Every byte
+// stored is a byte the database writes to its log, copies at checkpoint,
+// reads back for delivery and keeps for the retention period; a campaign
+// message of 12 KB spanned two 8 KiB pages and now shares one with two
+// others. Compression comes before encryption, so what is stored is
+// still one AEAD ciphertext bound to the row (keyring.AAD); the lengths
+// of stored messages say a little more about their content than before,
+// to someone who can read the database's ciphertexts and already knows
+// the template — not a channel an attacker can probe, as nothing echoes a
+// stored length back to a sender.
+//
+// Sealed content opens to one of two forms, told apart by the first byte:
+// contentCompressed and an S2 block, or the message itself (rows written
+// before compression, and messages that S2 would not make smaller — big
+// base64 attachments). A message never starts with a NUL byte: it starts
+// with a header field name (RFC 5322 section 2.2).
+const contentCompressed = "\x00s2"
+
+// maxContent bounds what OpenContent decompresses: well past any message
+// the outbox accepts (Options.MaxSize), so only a corrupted row hits it.
+const maxContent = 1 << 30
+
+// SealContent compresses and seals a message's content for its row.
+func SealContent(ctx context.Context, keys *keyring.Keyring, tx *store.Tx, orgID, messageID string, raw []byte) ([]byte, int, error) {
+	plain := raw
+	if n := s2.MaxEncodedLen(len(raw)); n > 0 {
+		buf := make([]byte, len(contentCompressed), len(contentCompressed)+n)
+		copy(buf, contentCompressed)
+		if packed := s2.Encode(buf[len(contentCompressed):], raw); len(contentCompressed)+len(packed) < len(raw) {
+			plain = buf[:len(contentCompressed)+len(packed)]
+		}
+	}
+	return keys.Seal(ctx, tx, ContentAAD(orgID, messageID), plain)
+}
+
+// OpenContent opens a message row's sealed content to the message.
+func OpenContent(ctx context.Context, keys *keyring.Keyring, q store.Querier, orgID, messageID string, sealed []byte) ([]byte, error) {
+	plain, err := keys.Open(ctx, q, ContentAAD(orgID, messageID), sealed)
+	if err != nil {
+		return nil, err
+	}
+	packed, ok := bytes.CutPrefix(plain, []byte(contentCompressed))
+	if !ok {
+		return plain, nil
+	}
+	n, err := s2.DecodedLen(packed)
+	if err != nil {
+		return nil, fmt.Errorf("message %s content: %w", messageID, err)
+	}
+	if n > maxContent {
+		return nil, fmt.Errorf("message %s content: %w", messageID, errContentTooLarge)
+	}
+	raw, err := s2.Decode(make([]byte, n), packed)
+	if err != nil {
+		return nil, fmt.Errorf("message %s content: %w", messageID, err)
+	}
+	return raw, nil
+}
+
+var errContentTooLarge = errors.New("decompresses past the content bound")

@@ -1,0 +1,78 @@
+package outbox_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"strings"
+	"testing"
+
+	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/store"
+	"github.com/carepost/carepost/internal/store/storetest"
+)
+
+// TestContentIsStoredCompressedAndOpensWhole: an HTML message's row holds
+// a fraction of its size and opens to the message; content S2 would not
+// shrink is stored as it is; and a row sealed before compression (the
+// message itself under the key) still opens — all under the row's AAD, so
+// one message's content does not open as another's.
+func TestContentIsStoredCompressedAndOpensWhole(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		a, org := setup(t, d)
+		ctx := context.Background()
+		dr := draft("pat@patients.example")
+		dr.HTML = "<html><body>" + strings.Repeat(`<p style="font-family:Arial,sans-serif;color:#333">Your visit is on Thursday.</p>`, 100) + "</body></html>"
+		res, err := a.Outbox.Submit(ctx, sub(org, dr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := store.GetMessage(ctx, a.DB.Reader(), org, res.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, m.ID, m.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(raw)) != m.Size || !bytes.Contains(raw, []byte("Subject: Reminder")) || !bytes.Contains(raw, []byte("Thursday")) {
+			t.Fatalf("opened %d bytes of a %d-byte message:\n%.300s", len(raw), m.Size, raw)
+		}
+		if len(m.Content) > len(raw)/4 {
+			t.Fatalf("a %d-byte HTML message is stored in %d bytes, want a quarter or less", len(raw), len(m.Content))
+		}
+		if _, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, "msg_other", m.Content); err == nil {
+			t.Fatal("the content opened under another message's id")
+		}
+
+		noise := make([]byte, 20000)
+		rand.Read(noise)
+		old := []byte("From: a@clinic.example\r\nSubject: sealed before compression\r\n\r\nHello.\r\n")
+		var sealedNoise, sealedOld []byte
+		err = a.DB.Tx(ctx, func(tx *store.Tx) error {
+			var err error
+			if sealedNoise, _, err = outbox.SealContent(ctx, a.Keys, tx, org, "msg_noise", noise); err != nil {
+				return err
+			}
+			sealedOld, _, err = a.Keys.Seal(ctx, tx, outbox.ContentAAD(org, "msg_old"), old)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sealedNoise) < len(noise) || len(sealedNoise) > len(noise)+100 {
+			t.Fatalf("%d random bytes sealed to %d: want them stored as they are", len(noise), len(sealedNoise))
+		}
+		for _, c := range []struct {
+			id     string
+			sealed []byte
+			want   []byte
+		}{{"msg_noise", sealedNoise, noise}, {"msg_old", sealedOld, old}} {
+			got, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, c.id, c.sealed)
+			if err != nil || !bytes.Equal(got, c.want) {
+				t.Fatalf("%s opened to %d bytes (%v), want its %d", c.id, len(got), err, len(c.want))
+			}
+		}
+	})
+}
