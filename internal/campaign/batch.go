@@ -128,11 +128,7 @@ func (b *batchRun) send(ctx context.Context, pending []store.CampaignRecipient) 
 			if errors.Is(err, tracking.ErrLinkConflict) && attempt < 3 {
 				// Another node gave a link index to another URL first: take
 				// its table and render the chunk again.
-				links, err := s.linkTable(ctx, r.OrgID, r.ID, true)
-				if err != nil {
-					return false, err
-				}
-				if err := b.sd.setLinks(links); err != nil {
+				if b.sd.links, err = s.linkTable(ctx, r.OrgID, r.ID, true); err != nil {
 					return false, err
 				}
 				continue

@@ -22,13 +22,8 @@ type sender struct {
 	s        *Service
 	c        store.CampaignRow
 	compiled *template.Compiled
-	// tracked is compiled with its HTML links tracked at the source
-	// against links (setLinks); marker marks the link tags it leaves to
-	// each rendered message (tracking.RewriteMarked).
-	tracked *template.Compiled
-	marker  string
-	issuer  *tracking.Issuer
-	links   *tracking.LinkTable
+	issuer   *tracking.Issuer
+	links    *tracking.LinkTable
 }
 
 func (s *Service) newSender(ctx context.Context, r store.CampaignRow) (*sender, error) {
@@ -47,29 +42,7 @@ func (s *Service) newSender(ctx context.Context, r store.CampaignRow) (*sender, 
 	if err := s.deps.Outbox.EnsureOrg(ctx, r.OrgID); err != nil {
 		return nil, err
 	}
-	sd := &sender{s: s, c: r, compiled: compiled, issuer: issuer}
-	if err := sd.setLinks(links); err != nil {
-		return nil, err
-	}
-	return sd, nil
-}
-
-// setLinks makes links the campaign's link table and compiles the
-// template with its HTML links tracked against it: rendering writes each
-// contact's click addresses, and what is left per message is the link
-// tags that hold actions (RewriteMarked) and the text part (RewriteText).
-func (sd *sender) setLinks(links *tracking.LinkTable) error {
-	tracked, marker, err := sd.compiled.WithTrackedLinks(func(href string) (int, bool) {
-		if !sd.issuer.Trackable(href) {
-			return 0, false
-		}
-		return links.Add(strings.TrimSpace(href)), true
-	})
-	if err != nil {
-		return fmt.Errorf("template %s v%d: %w", sd.c.TemplateID, sd.c.TemplateVersion, err)
-	}
-	sd.links, sd.tracked, sd.marker = links, tracked, marker
-	return nil
+	return &sender{s: s, c: r, compiled: compiled, issuer: issuer, links: links}, nil
 }
 
 // errSkip carries a per-contact reason out of message.
@@ -93,24 +66,19 @@ func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c con
 	if err != nil {
 		return nil, err
 	}
-	data := template.NewData(templateContact(c), now, template.Links{Unsubscribe: rcpt.UnsubscribeURL(), Preferences: rcpt.PreferencesURL(),
-		Click: rcpt.ClickURL})
-	if sd.links.Len() >= MaxLinks {
-		// A link personalized per contact would grow the table without
-		// bound: past MaxLinks, messages go untracked.
-		out, err := sd.compiled.Render(&data)
-		if err != nil {
-			return nil, errSkip{SkipRenderFailed}
-		}
-		return sd.prepare(ctx, c, out.Subject, out.HTML, out.Text, headers)
-	}
-	out, err := sd.tracked.Render(&data)
+	data := template.NewData(templateContact(c), now, template.Links{Unsubscribe: rcpt.UnsubscribeURL(), Preferences: rcpt.PreferencesURL()})
+	out, err := sd.compiled.Render(&data)
 	if err != nil {
 		return nil, errSkip{SkipRenderFailed}
 	}
 	html, text := out.HTML, out.Text
+	if sd.links.Len() >= MaxLinks {
+		// A link personalized per contact would grow the table without
+		// bound: past MaxLinks, messages go untracked.
+		return sd.prepare(ctx, c, out.Subject, html, text, headers)
+	}
 	if html != "" {
-		if html, err = tracking.RewriteMarked(html, sd.marker, rcpt, sd.links); err != nil {
+		if html, err = tracking.Rewrite(html, rcpt, sd.links); err != nil {
 			return nil, err
 		}
 	}
@@ -125,9 +93,6 @@ func (sd *sender) message(ctx context.Context, rc store.CampaignRecipient, c con
 	}
 	if ds := p.Decisions(); len(ds) == 1 && len(ds[0].Methods) > 0 && tracking.Enabled(ds[0].Methods[0]) {
 		return p, nil
-	}
-	if out, err = sd.compiled.Render(&data); err != nil {
-		return nil, errSkip{SkipRenderFailed}
 	}
 	return sd.prepare(ctx, c, out.Subject, out.HTML, out.Text, headers)
 }

@@ -20,7 +20,6 @@ const MaxOutput = 4 << 20
 // Compiled is a template parsed once and executed per contact; it is safe
 // for concurrent use, so a campaign's workers share one.
 type Compiled struct {
-	src                      Source // for WithTrackedLinks
 	subject, preheader, text *texttemplate.Template
 	html                     *htmltemplate.Template
 	bufs                     sync.Pool
@@ -37,7 +36,7 @@ type Rendered struct {
 // Compile parses a saved (sanitized, linted) source. Missing fields
 // render as nothing, never as "<no value>".
 func Compile(src Source) (*Compiled, error) {
-	c := &Compiled{src: src, bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
+	c := &Compiled{bufs: sync.Pool{New: func() any { return new(bytes.Buffer) }}}
 	var err error
 	parseText := func(part, s string) *texttemplate.Template {
 		if s == "" || err != nil {

@@ -44,10 +44,6 @@ type Contact struct {
 type Links struct {
 	Unsubscribe string
 	Preferences string
-	// Click is link index i's tracked address for this recipient, called
-	// by the templates WithTrackedLinks returns (the campaign engine sets
-	// it when it renders one; nothing else calls it).
-	Click func(i int) string
 }
 
 // Date is a calendar date without a time of day or zone. It formats the

@@ -141,47 +141,21 @@ func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
 // rewriteTag writes a link's start tag with its href tracked, or returns
 // false (writing nothing) when the link is not to be tracked.
 func rewriteTag(out *strings.Builder, z *xhtml.Tokenizer, name []byte, tt xhtml.TokenType, r Recipient, links *LinkTable) bool {
-	attrs := tagAttrs(z, "")
-	if !trackHref(attrs, r, links) {
-		return false
-	}
-	writeTag(out, name, attrs, tt)
-	return true
-}
-
-// attr is one attribute of a start tag, its value unescaped.
-type attr struct{ key, val string }
-
-// tagAttrs reads the current tag's attributes, leaving out drop.
-func tagAttrs(z *xhtml.Tokenizer, drop string) []attr {
+	type attr struct{ key, val string }
 	var attrs []attr
+	href := -1
 	for more := true; more; {
 		var k, v []byte
 		k, v, more = z.TagAttr()
-		if drop == "" || string(k) != drop {
-			attrs = append(attrs, attr{string(k), string(v)})
+		attrs = append(attrs, attr{string(k), string(v)})
+		if string(k) == "href" && href < 0 {
+			href = len(attrs) - 1
 		}
 	}
-	return attrs
-}
-
-// trackHref sends the first href through the click redirect when it is
-// trackable, and reports whether it did.
-func trackHref(attrs []attr, r Recipient, links *LinkTable) bool {
-	for i := range attrs {
-		if attrs[i].key == "href" {
-			if !trackable(attrs[i].val, r.Issuer.base) {
-				return false
-			}
-			attrs[i].val = r.ClickURL(links.Add(strings.TrimSpace(attrs[i].val)))
-			return true
-		}
+	if href < 0 || !trackable(attrs[href].val, r.Issuer.base) {
+		return false
 	}
-	return false
-}
-
-// writeTag writes a start tag, its attribute values escaped and quoted.
-func writeTag(out *strings.Builder, name []byte, attrs []attr, tt xhtml.TokenType) {
+	attrs[href].val = r.ClickURL(links.Add(strings.TrimSpace(attrs[href].val)))
 	out.WriteByte('<')
 	out.Write(name)
 	for _, a := range attrs {
@@ -192,54 +166,8 @@ func writeTag(out *strings.Builder, name []byte, attrs []attr, tt xhtml.TokenTyp
 	} else {
 		out.WriteByte('>')
 	}
+	return true
 }
-
-// RewriteMarked finishes the tracking of an HTML part rendered from a
-// template whose links were tracked at the source
-// (template.WithTrackedLinks): it tracks, as Rewrite would, the links
-// whose tags carry the marker attribute — only those tags are read — drops
-// the marker, and appends the open pixel. When tracking is not Enabled for
-// r.Method it returns doc unchanged.
-func RewriteMarked(doc, marker string, r Recipient, links *LinkTable) (string, error) {
-	if !Enabled(r.Method) {
-		return doc, nil
-	}
-	if err := r.check(); err != nil {
-		return "", err
-	}
-	mark := marker + `=""`
-	var out strings.Builder
-	out.Grow(len(doc) + 512)
-	for {
-		i := strings.Index(doc, mark)
-		if i < 0 {
-			break
-		}
-		start := strings.LastIndexByte(doc[:i], '<')
-		if start < 0 {
-			return "", errors.New("tracking: a link marker outside a tag")
-		}
-		z := xhtml.NewTokenizer(strings.NewReader(doc[start:]))
-		tt := z.Next()
-		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
-			return "", errors.New("tracking: a link marker outside a tag")
-		}
-		end := start + len(z.Raw())
-		name, _ := z.TagName()
-		name = bytes.Clone(name) // TagAttr reuses the tokenizer's buffer
-		attrs := tagAttrs(z, marker)
-		out.WriteString(doc[:start])
-		trackHref(attrs, r, links)
-		writeTag(&out, name, attrs, tt)
-		doc = doc[end:]
-	}
-	out.WriteString(doc)
-	return withPixel(out.String(), r.OpenURL()), nil
-}
-
-// Trackable reports whether Rewrite sends href through the click
-// redirect: a web link, not to carepost itself, not absurdly long.
-func (i *Issuer) Trackable(href string) bool { return trackable(href, i.base) }
 
 // trackable: web links, not ours, not absurdly long.
 func trackable(u, base string) bool {
