@@ -113,6 +113,9 @@ type Options struct {
 	// Signers replace the sender domains' DKIM signers in delivery (tests
 	// sign with keys they generate).
 	Signers delivery.Signers
+	// Campaign edits the campaign engine's options (tests use small
+	// batches and the chunk hook with the node's own job client).
+	Campaign func(*campaign.Options)
 }
 
 // Open builds the core services from cfg. cfg must already be resolved and

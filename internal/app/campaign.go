@@ -12,12 +12,15 @@ import (
 // fields (which say what is PHI, for the lint) and the campaign engine; its
 // workers join the job client in newJobs. The parts built after the job
 // client are bound in bindCampaigns.
-func (a *App) openCampaigns() {
+func (a *App) openCampaigns(edit func(*campaign.Options)) {
 	fields := contactFields{a.Contacts}
 	a.Templates = template.New(template.Deps{DB: a.DB, Keys: a.Keys, Audit: a.Audit, Fields: fields}, template.Options{Clock: a.Clock})
+	opts := campaign.Options{Clock: a.Clock, Log: a.Log.With("component", "campaign"), SmallCellFloor: a.Config.Marketing.SmallCellFloor}
+	if edit != nil {
+		edit(&opts)
+	}
 	a.Campaigns = campaign.New(campaign.Deps{DB: a.DB, Committer: a.Committer, Audit: a.Audit, Contacts: a.Contacts,
-		Templates: a.Templates, Fields: fields, Domains: a.Domains},
-		campaign.Options{Clock: a.Clock, Log: a.Log.With("component", "campaign"), SmallCellFloor: a.Config.Marketing.SmallCellFloor})
+		Templates: a.Templates, Fields: fields, Domains: a.Domains}, opts)
 }
 
 // bindCampaigns gives the campaign engine the job client, the outbox and

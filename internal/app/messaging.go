@@ -19,7 +19,7 @@ func (a *App) openMessaging(opts Options) error {
 	a.Index = blindindex.New(a.Blobs)
 	a.Committer = store.NewCommitter(a.DB, store.CommitterOptions{})
 	a.openContacts()
-	a.openCampaigns()
+	a.openCampaigns(opts.Campaign)
 	a.openWorkflows()
 	if err := a.openDelivery(opts); err != nil {
 		return fmt.Errorf("delivery: %w", err)

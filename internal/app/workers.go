@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
 
 	"github.com/carepost/carepost/internal/audit"
+	"github.com/carepost/carepost/internal/campaign"
 	"github.com/carepost/carepost/internal/jobs"
 	"github.com/carepost/carepost/internal/store"
 )
@@ -203,8 +205,13 @@ func auditChain(scope string) string { return scope }
 // insert (a CLI key rotation, a submission from a test). Only NewNode starts
 // it, so commands schedule work without running it.
 func (a *App) newJobs(extra func(*river.Workers), extraPeriodic ...*river.PeriodicJob) (*jobs.Client, error) {
+	campaignWorkers := a.Config.Jobs.CampaignWorkers
+	if campaignWorkers == 0 {
+		campaignWorkers = 2 * runtime.GOMAXPROCS(0)
+	}
 	opts := jobs.Options{
 		Workers:           a.Config.Jobs.Workers,
+		Queues:            map[string]int{campaign.BatchQueue: campaignWorkers},
 		FetchPollInterval: a.Config.Jobs.FetchPollInterval.Duration(),
 		Logger:            a.Log.With("component", "jobs"),
 	}

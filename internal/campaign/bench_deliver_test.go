@@ -45,6 +45,10 @@ func (g signers) Signer(context.Context, string, string) (delivery.Signer, error
 // client as in production: the prepare job, the batch jobs (render, skip,
 // track, outbox), delivery. msgs/s is from the send to the last message
 // the sink accepted; cpu-ms/1k-msgs is the process's (the sink included).
+// The job engine runs with the configuration's defaults unless
+// CAREPOST_BENCH_CAMPAIGN_WORKERS (jobs.campaign_workers) or
+// CAREPOST_BENCH_WORKERS (jobs.workers) say otherwise;
+// CAREPOST_BENCH_CPUPROFILE writes a CPU profile of the measured part.
 //
 //	CAREPOST_BENCH_CONTACTS=100000 go test ./internal/campaign -run '^$' -bench CampaignDeliver -benchtime 1x -timeout 120m
 func BenchmarkCampaignDeliver(b *testing.B) {
@@ -87,7 +91,8 @@ func benchDeliver(b *testing.B, alg string) {
 			d := &c.Delivery
 			d.DNSServers, d.MXPort, d.MTASTSPort, d.ExtraRoots = []string{dnsSrv.Addr()}, mxPort, stsPort, caFile
 			d.LocalName, d.ConnectionsPerDomain = "carepost.test", 20
-			c.Jobs.Workers = 40
+			c.Jobs.CampaignWorkers = benchEnvInt("CAREPOST_BENCH_CAMPAIGN_WORKERS", 0)
+			c.Jobs.Workers = benchEnvInt("CAREPOST_BENCH_WORKERS", c.Jobs.Workers)
 		},
 		app:    app.Options{DNSServers: []string{dnsSrv.Addr()}, Signers: sg},
 		verify: dnsSrv.AddTXT,
@@ -213,4 +218,13 @@ func mtaSTS(b *testing.B, ca *testpki.CA, policy string) int {
 	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	b.Cleanup(func() { _ = srv.Close() })
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// benchEnvInt is the positive integer in the environment variable name,
+// else def.
+func benchEnvInt(name string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(name)); err == nil && n > 0 {
+		return n
+	}
+	return def
 }

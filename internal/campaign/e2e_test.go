@@ -3,12 +3,15 @@ package campaign_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carepost/carepost/internal/access"
+	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/campaign"
+	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
@@ -158,4 +161,69 @@ func TestScheduleInput(t *testing.T) {
 			t.Errorf("%+v: %v, want a problem with %s", tc.in, err, tc.field)
 		}
 	}
+}
+
+// TestBatchesRunOnTheirOwnQueue: batch jobs go on the campaign queue, and
+// a node runs no more of them at once than jobs.campaign_workers — with
+// one, the chunks of different batches never interleave, while the
+// default queue's workers stay free for delivery, which completes.
+func TestBatchesRunOnTheirOwnQueue(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		var mu sync.Mutex
+		var order []int
+		e := setupWith(t, d, setupOptions{
+			app: app.Options{Campaign: func(o *campaign.Options) {
+				o.BatchSize, o.Chunk = 3, 1
+				o.AfterChunk = func(_ string, batch int) error {
+					mu.Lock()
+					defer mu.Unlock()
+					order = append(order, batch)
+					time.Sleep(5 * time.Millisecond) // room for another batch to interleave
+					return nil
+				}
+			}},
+			config: func(c *config.Config) { c.Jobs.CampaignWorkers = 1 },
+		})
+		e.contacts(people(12)...)
+		e.run()
+		name, from, tpl := "Queued", sender, e.tpl
+		c, err := e.a.Campaigns.Create(context.Background(), e.admin(), campaign.Input{Name: &name, FromEmail: &from, TemplateID: &tpl,
+			Audience: &campaign.Audience{Lists: []string{e.list}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.a.Campaigns.Send(context.Background(), e.admin(), c.ID); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			rep := e.report(c.ID, e.admin())
+			if e.get(c.ID).State == campaign.Completed && rep.Delivery["delivered"].N == 12 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("campaign %s, delivery %+v", e.get(c.ID).State, rep.Delivery)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := e.count(`SELECT count(*) FROM river_job WHERE kind = 'campaign_batch' AND queue <> ?`, campaign.BatchQueue); n != 0 ||
+			e.count(`SELECT count(*) FROM river_job WHERE kind = 'campaign_batch'`) != 4 {
+			t.Fatalf("%d batch jobs off the %s queue (of %d)", n, campaign.BatchQueue, e.count(`SELECT count(*) FROM river_job WHERE kind = 'campaign_batch'`))
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		finished := map[int]bool{} // batches another one has followed
+		for i, b := range order {
+			if i > 0 && order[i-1] != b {
+				finished[order[i-1]] = true
+			}
+			if finished[b] {
+				t.Fatalf("chunks of batches interleaved with one campaign worker: %v", order)
+			}
+		}
+		if len(order) != 12 {
+			t.Fatalf("%d chunks, want 12: %v", len(order), order)
+		}
+	})
 }

@@ -45,6 +45,16 @@ type BatchArgs struct {
 // Kind names the job in River's tables.
 func (BatchArgs) Kind() string { return "campaign_batch" }
 
+// BatchQueue is the job queue batches run on, with a concurrency of its
+// own (config jobs.campaign_workers): a batch is CPU-bound while it
+// renders and holds its chunk of finished messages until they commit, so
+// more batches at once than a few per processor add memory and no speed,
+// and they would take the default queue's workers from delivery.
+const BatchQueue = "campaign"
+
+// InsertOpts puts every batch job on BatchQueue.
+func (BatchArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: BatchQueue} }
+
 // SweepArgs gives stalled batches and prepares a new job.
 type SweepArgs struct{}
 

@@ -169,6 +169,15 @@ type Jobs struct {
 	// Workers is how many background jobs run at once on this node.
 	// Default: 20.
 	Workers int `toml:"workers" doc:"how many background jobs run at once on this node"`
+	// CampaignWorkers is how many campaign batches render at once on this
+	// node (0: twice the processors), on a job queue of their own beside
+	// Workers. A batch keeps a processor busy while it renders and holds
+	// its chunk of finished messages until they commit, so more batches
+	// than a few per processor add memory, not speed: the 20,000-contact
+	// campaign's process peaked at 398–411 MiB with every job worker
+	// free to take a batch, at 168–172 MiB with 4 (docs/BENCHMARKS.md,
+	// "Campaign batches on a queue of their own"). Default: 0.
+	CampaignWorkers int `toml:"campaign_workers" doc:"how many campaign batches render at once on this node (0: twice the processors)"`
 	// FetchPollInterval is how often the job engine polls for new jobs when
 	// it has not been notified of one (at least 50ms). On PostgreSQL a
 	// committed job notifies the nodes at once; on SQLite River has no

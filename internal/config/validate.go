@@ -84,6 +84,9 @@ func (c *Config) Validate() error {
 	if c.Jobs.Workers < 1 || c.Jobs.Workers > 10000 {
 		ch.add("jobs.workers", "%d is not between 1 and 10000", c.Jobs.Workers)
 	}
+	if c.Jobs.CampaignWorkers < 0 || c.Jobs.CampaignWorkers > 10000 {
+		ch.add("jobs.campaign_workers", "%d is not between 0 (twice the processors) and 10000", c.Jobs.CampaignWorkers)
+	}
 	ch.atLeast("jobs.fetch_poll_interval", c.Jobs.FetchPollInterval, Duration(50*time.Millisecond))
 	ch.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	ch.oneOf("log.format", c.Log.Format, "text", "json")

@@ -52,6 +52,10 @@ import (
 type Options struct {
 	// Workers is the concurrency of the default queue. Zero means 20.
 	Workers int
+	// Queues are further queues by name, with their concurrency: work
+	// that must not take more than its share of the node (campaign
+	// batches) runs on one, its job kinds naming it (InsertOpts).
+	Queues map[string]int
 	// FetchPollInterval is how often workers poll for jobs when no
 	// notification arrives. Zero means 50ms (config.Jobs says why).
 	FetchPollInterval time.Duration
@@ -100,6 +104,9 @@ func New(db *store.DB, workers *river.Workers, periodic []*river.PeriodicJob, op
 	if workers != nil {
 		cfg.Workers = workers
 		cfg.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}}
+		for name, n := range opts.Queues {
+			cfg.Queues[name] = river.QueueConfig{MaxWorkers: n}
+		}
 	}
 	rc, err := river.NewClient(driverFor(db), cfg)
 	if err != nil {
