@@ -17,14 +17,9 @@ import (
 const cpuProfileEnv = "CAREPOST_CPU_PROFILE"
 
 // gcPercent is the garbage collector's target serve runs with unless GOGC
-// is set: the heap may grow to three times what is live (Go's default is
-// two) before a collection. A sending node's live heap is small and
-// steady (tens of MiB: caches, connection buffers, one batch of messages
-// per worker), so the extra headroom costs about 60 MiB of resident
-// memory and saves a third of the collector's work, which at full load is
-// 3% of all CPU (docs/BENCHMARKS.md, "End to end past the line"). GOGC,
-// when set, wins as it does for any Go program.
-const gcPercent = 200
+// is set (app.GCPercent says why); GOGC, when set, wins as it does for
+// any Go program.
+const gcPercent = app.GCPercent
 
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "serve [flags]", `

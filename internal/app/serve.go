@@ -21,6 +21,17 @@ import (
 	"github.com/carepost/carepost/internal/webauth"
 )
 
+// GCPercent is the garbage collector's target `carepost serve` runs with
+// unless GOGC is set: the heap may grow to three times what is live (Go's
+// default is two) before a collection. A sending node's live heap is
+// small and steady (tens of MiB: caches, connection buffers, the batches
+// of messages being made), so the extra headroom costs tens of MiB of
+// resident memory and saves a third of the collector's work, which at
+// full load is several percent of all CPU (docs/BENCHMARKS.md, "End to end
+// past the line" and "The campaign benchmark at serve's collector
+// target"). The campaign delivery benchmark runs with it too.
+const GCPercent = 200
+
 // Node is a running `carepost serve`: HTTP listener, SMTP listeners (see
 // smtp.go) and job workers.
 type Node struct {
