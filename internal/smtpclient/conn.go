@@ -138,8 +138,14 @@ func (c *Conn) setConn(nc net.Conn) {
 	c.conn = nc
 	c.mu.Unlock()
 	c.r = bufio.NewReader(nc)
-	c.w = bufio.NewWriter(nc)
+	c.w = bufio.NewWriterSize(nc, writeBuffer)
 }
+
+// writeBuffer is the size of a session's write buffer: each flush is a
+// TLS record (or two) and a write of its own, and at bufio's default of
+// 4 KiB a 16 KB campaign message went out as four of each. Two full TLS
+// records (RFC 8446 section 5.1: at most 2^14 bytes of plaintext each).
+const writeBuffer = 32 << 10
 
 // watch makes ctx's end abort any I/O in progress, until stop is called.
 func (c *Conn) watch(ctx context.Context) (stop func()) {
