@@ -16,11 +16,6 @@ import (
 // setting of the product.
 const cpuProfileEnv = "CAREPOST_CPU_PROFILE"
 
-// gcPercent is the garbage collector's target serve runs with unless GOGC
-// is set (app.GCPercent says why); GOGC, when set, wins as it does for
-// any Go program.
-const gcPercent = app.GCPercent
-
 func runServe(ctx context.Context, e *env, args []string) int {
 	fs := newFlags(e, "serve", "serve [flags]", `
 Runs carepost: the HTTPS server (health at /healthz, readiness at /readyz,
@@ -63,11 +58,12 @@ shuts down gracefully on SIGTERM or Ctrl-C.`)
 	return exitOK
 }
 
-// setGCPercent gives the collector serve's target (gcPercent) unless the
-// environment sets GOGC.
+// setGCPercent gives the collector serve's target (app.GCPercent, which
+// says why) unless the environment sets GOGC, which wins as it does for
+// any Go program.
 func setGCPercent(e *env) {
 	if lookupEnv(e, "GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		debug.SetGCPercent(app.GCPercent)
 	}
 }
 

@@ -5,17 +5,19 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/carepost/carepost/internal/app"
 )
 
-// TestServeGCPercent: serve runs the collector at gcPercent unless GOGC
+// TestServeGCPercent: serve runs the collector at app.GCPercent unless GOGC
 // says otherwise.
 func TestServeGCPercent(t *testing.T) {
 	orig := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(orig) })
 
 	setGCPercent(&env{environ: []string{"PATH=/usr/bin"}})
-	if got := debug.SetGCPercent(100); got != gcPercent {
-		t.Fatalf("without GOGC the collector's target is %d, want %d", got, gcPercent)
+	if got := debug.SetGCPercent(100); got != app.GCPercent {
+		t.Fatalf("without GOGC the collector's target is %d, want %d", got, app.GCPercent)
 	}
 	setGCPercent(&env{environ: []string{"GOGC=50"}})
 	if got := debug.SetGCPercent(100); got != 100 {

@@ -24,12 +24,11 @@ type drafts struct {
 }
 
 // draft is one address's new contact: its pending state (key, consent
-// summary), its sealed row (without the wrapped key, which is made in the
-// transaction with the organization's current key) and the grants its
+// summary, and the sealed row — without the wrapped key, which is made in
+// the transaction with the organization's current key) and the grants its
 // items record.
 type draft struct {
 	pd     *pending
-	row    store.ContactRow
 	grants []store.ConsentRow
 }
 
@@ -60,7 +59,7 @@ func makeDrafts(sch *Schema, orgID string, items []item, now time.Time) (*drafts
 			ds.discard()
 			return nil, err
 		}
-		d.row = row
+		d.pd.sealed = &row
 	}
 	return ds, nil
 }

@@ -39,6 +39,9 @@ type pending struct {
 	// granted: this upsert records a grant for the contact, so its
 	// consent summary changes (a new contact's row carries it anyway).
 	granted bool
+	// sealed is a drafted contact's row, every item for it applied
+	// (drafts); nil for a contact the upsert works on itself.
+	sealed *store.ContactRow
 }
 
 // upsert creates or updates contacts by e-mail index inside tx, in input
@@ -48,8 +51,7 @@ type pending struct {
 func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *Schema, items []item, now time.Time, ready *drafts) ([]Outcome, error) {
 	defer ready.discard()
 	if !ready.usableWith(sch) {
-		ready.discard()
-		ready = nil
+		ready = nil // the deferred discard still clears its keys
 	}
 	idx := make([][]byte, 0, len(items))
 	for _, it := range items {
@@ -60,7 +62,6 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 		return nil, err
 	}
 	byIndex := make(map[string]*pending, len(items))
-	sealed := map[*pending]store.ContactRow{}
 	order := make([]*pending, 0, len(items))
 	outcomes := make([]Outcome, len(items))
 	var grants []store.ConsentRow
@@ -71,7 +72,6 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 			if d := ready.take(it.index); d != nil && row.ID == "" {
 				// Drafted with every item for the address applied.
 				pd = d.pd
-				sealed[pd] = d.row
 				grants = append(grants, d.grants...)
 			} else {
 				if d != nil {
@@ -85,7 +85,7 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 			byIndex[string(it.index)] = pd
 			order = append(order, pd)
 		}
-		if _, drafted := sealed[pd]; !drafted {
+		if pd.sealed == nil {
 			if g := applyItem(pd, it, orgID, now); g != nil {
 				grants = append(grants, *g)
 			}
@@ -95,11 +95,11 @@ func (s *Service) upsert(ctx context.Context, tx *store.Tx, orgID string, sch *S
 	var fresh []store.ContactRow
 	var changed []string
 	for _, pd := range order {
-		row, drafted := sealed[pd]
-		if !drafted {
-			if row, err = toRow(pd.aead, sch, &pd.c, pd.index); err != nil {
-				return nil, err
-			}
+		var row store.ContactRow
+		if pd.sealed != nil {
+			row = *pd.sealed
+		} else if row, err = toRow(pd.aead, sch, &pd.c, pd.index); err != nil {
+			return nil, err
 		}
 		if pd.isNew {
 			row.WrappedKey, row.KeyVersion, err = s.wrapKey(ctx, tx, orgID, pd.c.ID, pd.raw)

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/carepost/carepost/internal/contact"
@@ -155,7 +153,7 @@ func (s *Service) tryBatch(ctx context.Context, parallel bool) (more bool, steps
 
 // loadContacts opens the batch's contacts, per organization, from the
 // read pool (no contact row is locked by the engine). A parallel batch
-// reads them in parts side by side (loadParallel): the engine's goroutine
+// reads them in parts side by side (contact.LoadParts): the engine's goroutine
 // is the batch's narrow part, and at this point the workers that compose
 // its messages have nothing to do yet.
 func (b *batch) loadContacts(ctx context.Context, rows []store.WorkflowRunRow) error {
@@ -168,44 +166,13 @@ func (b *batch) loadContacts(ctx context.Context, rows []store.WorkflowRunRow) e
 		parts = b.s.opts.SendWorkers
 	}
 	for org, list := range ids {
-		cs, err := loadParallel(ctx, b.s.deps.Contacts, org, list, parts)
+		cs, err := b.s.deps.Contacts.LoadParts(ctx, org, list, parts)
 		if err != nil {
 			return err
 		}
 		b.contacts[org] = cs
 	}
 	return nil
-}
-
-// minLoadPart is the fewest contacts worth a part of their own in
-// loadParallel.
-const minLoadPart = 100
-
-// loadParallel loads an organization's contacts in up to parts reads at
-// once and merges them. Each read sees a committed state no older than
-// the batch's claim, as a single read would.
-func loadParallel(ctx context.Context, cs *contact.Service, org string, ids []string, parts int) (map[string]contact.Contact, error) {
-	parts = min(parts, len(ids)/minLoadPart)
-	if parts <= 1 {
-		return cs.Load(ctx, org, ids)
-	}
-	size := (len(ids) + parts - 1) / parts
-	out := make([]map[string]contact.Contact, parts)
-	errs := make([]error, parts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		part := ids[i*size : min((i+1)*size, len(ids))]
-		wg.Go(func() { out[i], errs[i] = cs.Load(ctx, org, part) })
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	all := out[0]
-	for _, m := range out[1:] {
-		maps.Copy(all, m)
-	}
-	return all, nil
 }
 
 // contact returns the run's contact; ok false when it was deleted.
