@@ -124,7 +124,7 @@ func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *txn, pend
 		emails[j] = g.rcpts[i].email
 		utf8 = utf8 || !ascii(emails[j])
 	}
-	opts := smtpclient.SendOptions{RequireTLS: g.msg.RequireTLS, SMTPUTF8: utf8, EightBitMIME: message.ScanLines(signed).EightBit}
+	opts := smtpclient.SendOptions{RequireTLS: g.msg.RequireTLS, SMTPUTF8: utf8, EightBitMIME: message.EightBit(signed)}
 	var last []verdict
 	for _, ip := range h.ips {
 		p, key, err := b.connect(ctx, h, ip.String(), az)

@@ -132,6 +132,11 @@ func (a Address) Domain() string {
 	return a.Email[strings.LastIndexByte(a.Email, '@')+1:]
 }
 
+// quotedPair escapes a display name for a quoted-string (RFC 5322 section
+// 3.2.4: backslash and double quote become quoted-pairs). One replacer for
+// every call: building one costs more than a campaign's From and To.
+var quotedPair = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // String formats the address for a header field: the display name as a
 // quoted-string when it is printable ASCII, otherwise as RFC 2047 encoded
 // words in their phrase form (section 5 rule 3), then "<local@domain>". The
@@ -145,8 +150,7 @@ func (a Address) String() string {
 	case isPrintableASCII(a.Name):
 		// RFC 5322 section 3.2.4; encoded words inside a quoted-string are
 		// not decoded (RFC 2047 section 5), so "=?" needs nothing special.
-		r := strings.NewReplacer(`\`, `\\`, `"`, `\"`)
-		return `"` + r.Replace(a.Name) + `" ` + addr
+		return `"` + quotedPair.Replace(a.Name) + `" ` + addr
 	default:
 		return qWords(a.Name, true) + " " + addr
 	}

@@ -277,6 +277,9 @@ func FuzzScanLines(f *testing.F) {
 		if got, want := ScanLines(raw), scanLinesByByte(raw); got != want {
 			t.Fatalf("ScanLines(%q) = %+v, byte by byte %+v", raw, got, want)
 		}
+		if got, want := EightBit(raw), scanLinesByByte(raw).EightBit; got != want {
+			t.Fatalf("EightBit(%q) = %v, byte by byte %v", raw, got, want)
+		}
 	})
 }
 

@@ -76,3 +76,27 @@ func ScanLines(raw []byte) LineReport {
 	}
 	return r
 }
+
+// EightBit reports whether raw has an octet above 127: ScanLines's
+// EightBit alone, which delivery asks of every message (for BODY=8BITMIME,
+// RFC 6152) and which needs no line structure. Eight bytes are tested at a
+// time with no early stop on a line ending, so a quoted-printable message
+// of short lines costs one pass of word tests rather than ScanLines's byte
+// loop at every CRLF (FuzzScanLines holds the two to the same answer).
+func EightBit(raw []byte) bool {
+	const high = 0x8080808080808080
+	i := 0
+	for ; i+32 <= len(raw); i += 32 {
+		w := binary.LittleEndian.Uint64(raw[i:]) | binary.LittleEndian.Uint64(raw[i+8:]) |
+			binary.LittleEndian.Uint64(raw[i+16:]) | binary.LittleEndian.Uint64(raw[i+24:])
+		if w&high != 0 {
+			return true
+		}
+	}
+	for ; i < len(raw); i++ {
+		if raw[i] >= 0x80 {
+			return true
+		}
+	}
+	return false
+}

@@ -158,11 +158,14 @@ func (o *Outbox) Explain(ctx context.Context, s Submission) (Explanation, error)
 
 func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
 	limits := message.ValidateOptions{MaxSize: o.opts.MaxSize, MaxRecipients: o.opts.MaxRecipients}
-	if err := d.ValidateWith(limits); err != nil {
-		return err
-	}
+	// Build validates the draft (every field error at once); only the
+	// sender's domain is needed first, for the Message-ID. A sender that
+	// does not normalize is reported with the draft's other errors.
 	from, err := message.NormalizeAddress(d.From)
 	if err != nil {
+		if verr := d.ValidateWith(limits); verr != nil {
+			return verr
+		}
 		return fieldError("from", err.Error())
 	}
 	p.mailFrom, p.fromEmail, p.fromDomain, p.fromField = from.Email, from.Email, from.Domain(), "from"
