@@ -1,16 +1,11 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ProtonMail/go-crypto/openpgp"
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
-	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/carepost/carepost/internal/api/apitest"
 	"github.com/carepost/carepost/internal/e2e/e2etest"
@@ -19,28 +14,10 @@ import (
 	"github.com/carepost/carepost/internal/store/storetest"
 )
 
-// armoredKey is an OpenPGP public key for email, made the way a client
-// would.
-func armoredKey(t *testing.T, email string) string {
-	t.Helper()
-	e, err := openpgp.NewEntity("Pat Doe", "", email, &packet.Config{Algorithm: packet.PubKeyAlgoEdDSA,
-		Time: func() time.Time { return time.Now().Add(-time.Minute) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	w, _ := armor.Encode(&b, openpgp.PublicKeyType, nil)
-	if err := e.Serialize(w); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
-	return b.String()
-}
-
 // recipientKey adds a key to tn's directory and returns its id.
 func recipientKey(t *testing.T, e *apitest.Env, tn *apitest.Tenant) string {
 	t.Helper()
-	r := e.Do(t, tn.Key, "POST", v1+"/keys", map[string]any{"key": armoredKey(t, "pat-"+randomSuffix(t)+"@patients.example")})
+	r := e.Do(t, tn.Key, "POST", v1+"/keys", map[string]any{"key": string(pgptest.PublicKey(t, "pat-"+randomSuffix(t)+"@patients.example", time.Now().Add(-time.Minute)))})
 	if r.Status != http.StatusCreated {
 		t.Fatalf("add key: %d %s", r.Status, r.Body)
 	}

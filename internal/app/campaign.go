@@ -20,7 +20,7 @@ func (a *App) openCampaigns(edit func(*campaign.Options)) {
 		edit(&opts)
 	}
 	a.Campaigns = campaign.New(campaign.Deps{DB: a.DB, Committer: a.Committer, Audit: a.Audit, Contacts: a.Contacts,
-		Templates: a.Templates, Fields: fields, Domains: a.Domains}, opts)
+		Templates: a.Templates, Fields: fields, Domains: a.Domains, Keys: keydirLookup{a}}, opts)
 }
 
 // bindCampaigns gives the campaign engine the job client, the outbox and

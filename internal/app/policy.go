@@ -29,3 +29,12 @@ func (k keydirLookup) HasValidKey(ctx context.Context, orgID, email string) (str
 	}
 	return k.a.Keydir.HasValidKey(ctx, orgID, email)
 }
+
+// Prefetch is the campaign batches' read of their recipients' keys
+// (keydir.Service.Prefetch); without a key directory nobody has a key.
+func (k keydirLookup) Prefetch(ctx context.Context, orgID string, emails []string) (policy.KeyDirectory, error) {
+	if k.a.Keydir == nil {
+		return k, nil
+	}
+	return k.a.Keydir.Prefetch(ctx, orgID, emails)
+}

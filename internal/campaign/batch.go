@@ -94,6 +94,15 @@ func (b *batchRun) send(ctx context.Context, pending []store.CampaignRecipient) 
 	if err != nil {
 		return false, err
 	}
+	if s.deps.Keys != nil {
+		emails := make([]string, 0, len(contacts))
+		for _, c := range contacts {
+			emails = append(emails, c.Email)
+		}
+		if b.sd.keys, err = s.deps.Keys.Prefetch(ctx, r.OrgID, emails); err != nil {
+			return false, err
+		}
+	}
 	st := audienceState{memberships: map[string]map[string]string{}}
 	q := s.deps.DB.Reader()
 	byList := map[string][]string{}

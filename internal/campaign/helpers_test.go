@@ -14,8 +14,10 @@ import (
 	"github.com/carepost/carepost/internal/clocktest"
 	"github.com/carepost/carepost/internal/config"
 	"github.com/carepost/carepost/internal/contact"
+	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/senderdomain"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -113,12 +115,20 @@ func setupWith(t testing.TB, d store.Driver, so setupOptions) *env {
 		edit(&opts)
 	}
 	e.svc = campaign.New(campaign.Deps{DB: a.DB, Committer: a.Committer, Audit: a.Audit, Contacts: a.Contacts, Templates: a.Templates,
-		Domains: a.Domains}, opts)
+		Domains: a.Domains, Keys: keyPrefetch{a.Keydir}}, opts)
 	e.svc.Bind(a.Jobs, a.Outbox, a.Tracking)
 	e.fields()
 	e.list = e.newList("Check-up reminders")
 	e.tpl = e.template(checkupHTML)
 	return e
+}
+
+// keyPrefetch is the app's wiring of the batches' key reads
+// (campaign.KeyPrefetcher) for the tests' own campaign service.
+type keyPrefetch struct{ k *keydir.Service }
+
+func (p keyPrefetch) Prefetch(ctx context.Context, orgID string, emails []string) (policy.KeyDirectory, error) {
+	return p.k.Prefetch(ctx, orgID, emails)
 }
 
 // run starts the node's workers: River runs the app's campaign jobs.

@@ -24,6 +24,9 @@ type sender struct {
 	compiled *template.Compiled
 	issuer   *tracking.Issuer
 	links    *tracking.LinkTable
+	// keys answers the policy's key questions for the batch's recipients
+	// (Deps.Keys); nil: the policy engine asks its directory.
+	keys policy.KeyDirectory
 }
 
 func (s *Service) newSender(ctx context.Context, r store.CampaignRow) (*sender, error) {
@@ -106,7 +109,7 @@ func (sd *sender) prepare(ctx context.Context, c contact.Contact, subject, html,
 		d.ReplyTo = []message.Address{{Email: sd.c.ReplyTo}}
 	}
 	p, err := sd.s.deps.Outbox.Prepare(ctx, outbox.Submission{OrgID: sd.c.OrgID, Actor: engineActor, Source: outbox.SourceCampaign,
-		Draft: d, Security: outbox.SecurityAuto, TLSOnly: sd.c.Security == string(SecurityTLSOnly),
+		Draft: d, Security: outbox.SecurityAuto, TLSOnly: sd.c.Security == string(SecurityTLSOnly), Keys: sd.keys,
 		Tags: []string{"campaign"}, Metadata: map[string]string{"campaign_id": sd.c.ID, "contact_id": c.ID}})
 	var fe *message.FieldError
 	var fes message.FieldErrors

@@ -1,12 +1,16 @@
 package campaign_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carepost/carepost/internal/campaign"
+	"github.com/carepost/carepost/internal/keydir"
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/pgp/pgptest"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
 )
@@ -82,4 +86,31 @@ func header(m *message.Parsed, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestKeyHoldersGetE2EBeforeThePortal: the batch reads its recipients'
+// keys at once (keydir.KeySet), and the policy still offers end-to-end
+// encryption before the portal exactly to the patient whose key is in
+// the directory.
+func TestKeyHoldersGetE2EBeforeThePortal(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, d store.Driver) {
+		e := setup(t, d, nil)
+		ids := e.contacts(person{local: "ada", consent: true}, person{local: "cat", consent: true})
+		if _, err := e.a.Keydir.Add(context.Background(), keydir.System(e.org, "test"), pgptest.PublicKey(t, "cat@patients.test", e.clock.Now().Add(-time.Minute)), ""); err != nil {
+			t.Fatal(err)
+		}
+
+		rs := e.recipients(e.send(e.create(nil)).ID)
+		for local, wantE2E := range map[string]bool{"ada": false, "cat": true} {
+			row := e.state(rs[ids[local]].MessageID)
+			ps, err := store.RecipientPoliciesByID(context.Background(), e.a.DB.Reader(), []string{row.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Contains(ps[row.ID].Methods, "e2e"); got != wantE2E {
+				t.Errorf("%s: methods %q, e2e offered %v, want %v", local, ps[row.ID].Methods, got, wantE2E)
+			}
+		}
+	})
 }

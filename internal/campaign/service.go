@@ -14,6 +14,7 @@ import (
 	"github.com/carepost/carepost/internal/auth"
 	"github.com/carepost/carepost/internal/contact"
 	"github.com/carepost/carepost/internal/outbox"
+	"github.com/carepost/carepost/internal/policy"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/template"
 	"github.com/carepost/carepost/internal/tracking"
@@ -54,6 +55,17 @@ type Deps struct {
 	Segments Segments
 	// Jobs is bound with Bind once the job client exists.
 	Jobs Enqueuer
+	// Keys reads a batch's recipients' e2e keys at once for the policy
+	// (keydir.Service.Prefetch); nil leaves each question to the policy
+	// engine's key directory.
+	Keys KeyPrefetcher
+}
+
+// KeyPrefetcher reads, for one batch's recipients together, what the policy
+// engine asks of each: whether an e2e key could be used
+// (keydir.Service.Prefetch, through the app).
+type KeyPrefetcher interface {
+	Prefetch(ctx context.Context, orgID string, emails []string) (policy.KeyDirectory, error)
 }
 
 // Options tune a Service. Zero values take the defaults given.

@@ -93,7 +93,8 @@ func (o *Outbox) decide(ctx context.Context, p *prepared, s Submission) error {
 		p.parsed, _ = message.Inspect(p.raw, message.Limits{})
 	}
 	ev, err := o.deps.Policy.Evaluate(ctx, policy.Message{OrgID: s.OrgID, SenderUserID: s.SenderUserID, From: p.fromEmail,
-		Security: in.Security, NonPHI: in.NonPHI, RequireTLS: in.RequireTLS, TLSOnly: in.TLSOnly, Parsed: p.parsed})
+		Security: in.Security, NonPHI: in.NonPHI, RequireTLS: in.RequireTLS, TLSOnly: in.TLSOnly, Parsed: p.parsed,
+		Keys: s.Keys})
 	if err != nil {
 		return fmt.Errorf("policy: %w", err)
 	}

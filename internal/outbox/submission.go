@@ -3,6 +3,7 @@ package outbox
 import (
 	"github.com/carepost/carepost/internal/audit"
 	"github.com/carepost/carepost/internal/message"
+	"github.com/carepost/carepost/internal/policy"
 )
 
 // Source says which door of the product a message came through.
@@ -68,7 +69,11 @@ type Submission struct {
 	// TLSOnly is the "TLS only, else drop" mode for marketing sources: a
 	// recipient that cannot get verified TLS fails with a reason and is
 	// never handed to the portal.
-	TLSOnly  bool
+	TLSOnly bool
+	// Keys answers the policy's key questions for this submission's
+	// recipients instead of the key directory (nil: the directory), as
+	// policy.Message.Keys.
+	Keys     policy.KeyDirectory
 	Tags     []string
 	Metadata map[string]string
 }

@@ -126,8 +126,12 @@ func (ev *Evaluation) fallback(ctx context.Context, d *Decision, email string) e
 	tlsOnly := ev.msg.TLSOnly
 	ask := !tlsOnly && (d.Level == E2E || (d.Level == VerifiedTLS && ev.c.doc.E2EFallback))
 	key := false
-	if ask && ev.engine.deps.Directory != nil {
-		kind, ok, err := ev.engine.deps.Directory.HasValidKey(ctx, ev.msg.OrgID, email)
+	dir := ev.engine.deps.Directory
+	if ev.msg.Keys != nil {
+		dir = ev.msg.Keys
+	}
+	if ask && dir != nil {
+		kind, ok, err := dir.HasValidKey(ctx, ev.msg.OrgID, email)
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()

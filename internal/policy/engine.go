@@ -159,6 +159,10 @@ type Message struct {
 	// Parsed is the content; nil means it could not be inspected, which
 	// is treated as content that was not fully scanned.
 	Parsed *message.Parsed
+	// Keys answers the key questions for this message's recipients in
+	// place of the engine's KeyDirectory (nil: the engine's): a campaign
+	// batch reads its recipients' keys at once (keydir.KeySet).
+	Keys KeyDirectory
 }
 
 // Evaluate reads the organization's policy and scans the message once;

@@ -8,6 +8,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -174,4 +175,39 @@ func DeleteRecipientKey(ctx context.Context, tx *Tx, org, id string) error {
 	}
 	res, err := tx.Exec(ctx, `DELETE FROM recipient_keys WHERE org_id = ? AND id = ?`, org, id)
 	return gatewayOneRow(res, err, "delete recipient key %s/%s", org, id)
+}
+
+// AddressesWithRecipientKeys returns which of the address indexes have at
+// least one of org's keys bound to them (as string(index)), in one read per
+// contactBatch indexes: how a campaign batch learns, for all its recipients
+// at once, the few that could have an e2e key (keydir.Service.Prefetch).
+func AddressesWithRecipientKeys(ctx context.Context, q Querier, org string, indexes [][]byte) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(indexes); start += contactBatch {
+		part := indexes[start:min(start+contactBatch, len(indexes))]
+		args := make([]any, 0, len(part)+1)
+		args = append(args, org)
+		for _, ix := range part {
+			args = append(args, ix)
+		}
+		rows, err := q.Query(ctx, `SELECT DISTINCT address_index FROM recipient_key_addresses WHERE org_id = ?
+			AND address_index IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read recipient key addresses: %w", err)
+		}
+		for rows.Next() {
+			var ix []byte
+			if err := rows.Scan(&ix); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read recipient key addresses: %w", mapError(err))
+			}
+			out[string(ix)] = true
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read recipient key addresses: %w", mapError(err))
+		}
+	}
+	return out, nil
 }
