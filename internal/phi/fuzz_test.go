@@ -141,3 +141,88 @@ func FuzzNextDigit(f *testing.F) {
 		}
 	})
 }
+
+// matchEvery is keywords.match by its definition: every position of
+// lower[from:to] where a keyword starts as a word of its own.
+func matchEvery(k *keywords, lower string, from, to int) [][2]int {
+	var out [][2]int
+	for i := max(from, 0); i < min(to, len(lower)); i++ {
+		for _, w := range k.list {
+			if strings.HasPrefix(lower[i:], w) && bounded(lower, i, w) {
+				out = append(out, [2]int{i, i + len(w)})
+			}
+		}
+	}
+	return out
+}
+
+// FuzzKeywordMatch holds the word-skipping matcher to matchEvery, over
+// any text and any window of it (the MRN and DOB detectors ask for
+// windows that start inside words).
+func FuzzKeywordMatch(f *testing.F) {
+	f.Add("mrn: 1234 chart#55 (dob) x-mrn amrn mrn", 0, 100)
+	f.Add("patient id#12 medical record number", 3, 20)
+	f.Add("#hiv.#hiv mr#mr# 9mrn", 1, 7)
+	f.Add("", 3, 47) // a window past the end
+	k := newKeywords(append(DefaultMRNKeywords(), "#hiv", "mr#", "date of birth", "dob", "9"))
+	f.Fuzz(func(t *testing.T, s string, from, to int) {
+		lower := NewText(s).lower
+		var got [][2]int
+		k.match(lower, from, to, func(start, end int) bool { got = append(got, [2]int{start, end}); return true })
+		want := matchEvery(k, lower, from, to)
+		if len(got) != len(want) {
+			t.Fatalf("match(%q, %d, %d) = %v, by definition %v", lower, from, to, got, want)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("match(%q, %d, %d) = %v, by definition %v", lower, from, to, got, want)
+			}
+		}
+	})
+}
+
+// newTextByByte is NewText a byte at a time: the definition its word
+// path is held to.
+func newTextByByte(s string) (norm, lower string) {
+	var nb, lb []byte
+	space := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 0xc2 && i+1 < len(s) && s[i+1] == 0xa0:
+			i++
+		case class[c] != white:
+			nb, lb = append(nb, c), append(lb, c+byte(boolInt(isUpper(c)))*('a'-'A'))
+			space = false
+			continue
+		}
+		if !space {
+			nb, lb = append(nb, ' '), append(lb, ' ')
+			space = true
+		}
+	}
+	return string(nb), string(lb)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// FuzzNewText holds NewText to newTextByByte.
+func FuzzNewText(f *testing.F) {
+	for _, s := range []string{"", "Hello World, this is a Test.", "two  spaces\there\r\nnew line", "  leading",
+		"trailing   ", "nbsp\u00a0here\u00a0\u00a0x", "\xc2", "ABCDEFGH abcdefgh IJKLMNOP", "12345678 90@[`{~\x7f",
+		"exactly8 exactly8", "a b c d e f g h i j k l m n o p", "\x00\x01 NUL"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tx := NewText(s)
+		norm, lower := newTextByByte(s)
+		if tx.s != norm || tx.lower != lower {
+			t.Fatalf("NewText(%q) = %q / %q, byte by byte %q / %q", s, tx.s, tx.lower, norm, lower)
+		}
+	})
+}
