@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -111,14 +110,62 @@ func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
 	}
 	var out strings.Builder
 	out.Grow(len(doc) + 512)
+	type span struct{ start, end int }
+	var tags []span
+	limit, ok := walkTags(doc, func(start, end int) { tags = append(tags, span{start, end}) })
+	if !ok {
+		if err := rewriteTokens(&out, doc, r, links); err != nil {
+			return "", err
+		}
+		return withPixel(out.String(), r.OpenURL()), nil
+	}
+	// The pixel goes before the last "</body>", which is where withPixel
+	// would find it in the output: a rewritten tag neither holds one (its
+	// values are escaped) nor makes one with its neighbours. Only when the
+	// last one is inside a link's own tag is the output searched instead.
+	at := strings.LastIndex(doc[:limit], "</body>")
+	for _, t := range tags {
+		if t.start <= at && at < t.end {
+			at = -2
+		}
+	}
+	img := pixelTag(r.OpenURL())
+	emit := func(from, to int) {
+		if from <= at && at < to {
+			out.WriteString(doc[from:at])
+			out.WriteString(img)
+			from = at
+		}
+		out.WriteString(doc[from:to])
+	}
+	last := 0
+	for _, t := range tags {
+		emit(last, t.start)
+		rewriteLink(&out, doc[t.start:t.end], r, links)
+		last = t.end
+	}
+	emit(last, limit)
+	switch at {
+	case -1:
+		out.WriteString(img)
+	case -2:
+		return withPixel(out.String(), r.OpenURL()), nil
+	}
+	return out.String(), nil
+}
+
+// rewriteTokens is Rewrite's general path: the whole document through
+// x/net/html's tokenizer, every token's bytes copied but those of the
+// link start tags rewriteTag rewrites.
+func rewriteTokens(out *strings.Builder, doc string, r Recipient, links *LinkTable) error {
 	z := xhtml.NewTokenizer(strings.NewReader(doc))
 	for {
 		tt := z.Next()
 		if tt == xhtml.ErrorToken {
 			if err := z.Err(); !errors.Is(err, io.EOF) {
-				return "", fmt.Errorf("tracking: read html: %w", err)
+				return fmt.Errorf("tracking: read html: %w", err)
 			}
-			break
+			return nil
 		}
 		raw := z.Raw()
 		if tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken {
@@ -131,11 +178,10 @@ func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
 			continue
 		}
 		raw = bytes.Clone(raw) // TagAttr reuses the tokenizer's buffer
-		if !rewriteTag(&out, z, name, tt, r, links) {
+		if !rewriteTag(out, z, name, tt, r, links) {
 			out.Write(raw)
 		}
 	}
-	return withPixel(out.String(), r.OpenURL()), nil
 }
 
 // rewriteTag writes a link's start tag with its href tracked, or returns
@@ -177,15 +223,20 @@ func trackable(u, base string) bool {
 		!strings.HasPrefix(u, base+"/")
 }
 
+// pixelTag is the open pixel's img tag for src.
+func pixelTag(src string) string {
+	return `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`
+}
+
+// withPixel inserts the open pixel before doc's last "</body>", or at the
+// end when it has none.
 func withPixel(doc, src string) string {
-	img := `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;border:0;width:1px;height:1px">`
+	img := pixelTag(src)
 	if i := strings.LastIndex(doc, "</body>"); i >= 0 {
 		return doc[:i] + img + doc[i:]
 	}
 	return doc + img
 }
-
-var textURL = regexp.MustCompile(`https?://[^\s<>"()]+`)
 
 // RewriteText sends the web links of a text part through the click
 // redirect too (same table, so the HTML and text parts of a link share an
@@ -197,15 +248,68 @@ func RewriteText(text string, r Recipient, links *LinkTable) (string, error) {
 	if err := r.check(); err != nil {
 		return "", err
 	}
-	return textURL.ReplaceAllStringFunc(text, func(u string) string {
-		trail := ""
+	var out strings.Builder
+	last := 0
+	eachTextURL(text, func(start, end int) {
+		u, trail := text[start:end], ""
 		for len(u) > 0 && strings.IndexByte(".,;:!?'", u[len(u)-1]) >= 0 {
 			trail = u[len(u)-1:] + trail
 			u = u[:len(u)-1]
 		}
 		if !trackable(u, r.Issuer.base) {
-			return u + trail
+			return
 		}
-		return r.ClickURL(links.Add(u)) + trail
-	}), nil
+		if last == 0 {
+			out.Grow(len(text) + 512)
+		}
+		out.WriteString(text[last:start])
+		out.WriteString(r.ClickURL(links.Add(u)))
+		out.WriteString(trail)
+		last = end
+	})
+	if last == 0 {
+		return text, nil
+	}
+	out.WriteString(text[last:])
+	return out.String(), nil
 }
+
+// eachTextURL calls fn for every match of `https?://[^\s<>"()]+` in text,
+// leftmost first, as regexp's ReplaceAllStringFunc would find them (held
+// to the expression by FuzzTextURLs), with searches for "http" instead of
+// the expression engine: a text part is mostly not links.
+func eachTextURL(text string, fn func(start, end int)) {
+	for i := 0; i < len(text); {
+		k := strings.Index(text[i:], "http")
+		if k < 0 {
+			return
+		}
+		p := i + k
+		rest := text[p+4:]
+		scheme := 0
+		switch {
+		case strings.HasPrefix(rest, "s://"):
+			scheme = 8
+		case strings.HasPrefix(rest, "://"):
+			scheme = 7
+		}
+		end := p + scheme
+		for scheme > 0 && end < len(text) && !urlStop[text[end]] {
+			end++
+		}
+		if scheme == 0 || end == p+scheme {
+			i = p + 1
+			continue
+		}
+		fn(p, end)
+		i = end
+	}
+}
+
+// urlStop is the bytes that end a link in text: RE2's \s and <>"().
+var urlStop = func() (t [256]bool) {
+	for _, c := range "\t\n\f\r <>\"()" {
+		t[c] = true
+	}
+	return t
+}()
