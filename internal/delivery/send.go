@@ -125,6 +125,9 @@ func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *txn, pend
 		utf8 = utf8 || !ascii(emails[j])
 	}
 	opts := smtpclient.SendOptions{RequireTLS: g.msg.RequireTLS, SMTPUTF8: utf8, EightBitMIME: message.EightBit(signed)}
+	// A bytes.Buffer rather than a bytes.Reader: Send takes a Buffer's
+	// bytes for BDAT without a copy. Nothing writes to it, so each attempt
+	// wraps signed in a Buffer of its own.
 	var last []verdict
 	for _, ip := range h.ips {
 		p, key, err := b.connect(ctx, h, ip.String(), az)
@@ -134,7 +137,7 @@ func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *txn, pend
 			last = repeat(v, len(pending))
 			continue
 		}
-		res, err := p.conn.Send(ctx, g.msg.MailFrom, emails, bytes.NewReader(signed), opts)
+		res, err := p.conn.Send(ctx, g.msg.MailFrom, emails, bytes.NewBuffer(signed), opts)
 		if err != nil && p.reused && stale(err) {
 			// The server closed a session we kept: one fresh try.
 			b.drop(key)
@@ -143,7 +146,7 @@ func (b *batch) sendHost(ctx context.Context, h *mxHost, az *authz, g *txn, pend
 				v.receipt = b.receipt(g, h, ip, az, nil)
 				return repeat(v, len(pending))
 			}
-			res, err = p.conn.Send(ctx, g.msg.MailFrom, emails, bytes.NewReader(signed), opts)
+			res, err = p.conn.Send(ctx, g.msg.MailFrom, emails, bytes.NewBuffer(signed), opts)
 		}
 		if err != nil && stale(err) {
 			b.drop(key)

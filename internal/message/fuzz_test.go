@@ -280,6 +280,11 @@ func FuzzScanLines(f *testing.F) {
 		if got, want := EightBit(raw), scanLinesByByte(raw).EightBit; got != want {
 			t.Fatalf("EightBit(%q) = %v, byte by byte %v", raw, got, want)
 		}
+		l := scanLinesByByte(raw)
+		want := bytes.HasSuffix(raw, []byte("\r\n")) && !l.BareCR && !l.BareLF && !l.NUL && l.Longest <= maxLineLen
+		if got := Canonical(raw); got != want {
+			t.Fatalf("Canonical(%q) = %v, by ScanLines %v", raw, got, want)
+		}
 	})
 }
 

@@ -1,6 +1,9 @@
 package message
 
-import "encoding/binary"
+import (
+	"bytes"
+	"encoding/binary"
+)
 
 // LineReport describes the line structure of a raw message: the properties
 // SMTP and DKIM care about. Inspect reports them and callers decide; Build's
@@ -99,4 +102,32 @@ func EightBit(raw []byte) bool {
 		}
 	}
 	return false
+}
+
+// Canonical reports whether raw can travel exactly as it is where SMTP
+// carries a message without transforming it (a BDAT chunk, RFC 3030): every
+// line ending is CRLF and so is the end, there is no bare CR, no bare LF,
+// no NUL, and no line is longer than 998 octets (RFC 5321 section
+// 4.5.3.1.6). It is ScanLines's answer (FuzzScanLines holds the two
+// together) found with vectorized searches: the LFs one by one, each
+// checked for its CR and its line's length, and the CRs and NULs counted,
+// since once every LF has its CR, one more CR than LF is a bare one.
+func Canonical(raw []byte) bool {
+	if !bytes.HasSuffix(raw, []byte("\r\n")) || bytes.IndexByte(raw, 0) >= 0 {
+		return false
+	}
+	lfs := 0
+	for start := 0; start < len(raw); {
+		i := bytes.IndexByte(raw[start:], '\n')
+		if i < 0 {
+			break
+		}
+		end := start + i
+		if end == 0 || raw[end-1] != '\r' || end-1-start > maxLineLen {
+			return false
+		}
+		lfs++
+		start = end + 1
+	}
+	return bytes.Count(raw, []byte{'\r'}) == lfs
 }

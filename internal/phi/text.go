@@ -39,7 +39,7 @@ func NewText(s string) *Text {
 			// a constant below 0x80 never carries into the next byte):
 			// the high bit of b+k is set exactly when b >= 0x80-k.
 			isSpace := ^((w ^ spaces) + 0x7f7f7f7f7f7f7f7f) & high
-			printable := (w + 0x6060606060606060) & high // b >= 0x20
+			printable := (w + 0x6060606060606060) & high                        // b >= 0x20
 			caps := (w + 0x3f3f3f3f3f3f3f3f) &^ (w + 0x2525252525252525) & high // 'A' <= b <= 'Z'
 			if w&high == 0 && printable == high && isSpace&(isSpace<<8) == 0 && !(space && isSpace&0x80 != 0) {
 				binary.LittleEndian.PutUint64(norm[n:], w)

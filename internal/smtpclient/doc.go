@@ -45,17 +45,40 @@
 //
 // # Sending
 //
-// Send issues MAIL, RCPT per recipient and DATA, in one round trip when the
-// server advertises PIPELINING (RFC 2920), and reports a result per
-// recipient: partial acceptance is normal, and only the accepted recipients
-// receive the message. Options refused locally before MAIL, with nothing sent:
-// REQUIRETLS (RFC 8689) unless the server advertises it and the session is
-// verified TLS; a message larger than the server's SIZE (RFC 1870); SMTPUTF8
-// (RFC 6531) and 8BITMIME (RFC 6152) when not advertised. The data stream is
-// dot-stuffed (RFC 5321 section 4.5.2) and its line endings normalized: CRLF
-// stays, a bare LF or a bare CR becomes CRLF. A bare CR or LF never reaches the
-// wire, which closes the SMTP smuggling ambiguity (receivers that accept
-// "\n.\n" as the end of data) whatever the input.
+// Send issues MAIL, RCPT per recipient and the message, and reports a
+// result per recipient: partial acceptance is normal, and only the accepted
+// recipients receive the message. Options refused locally before MAIL, with
+// nothing sent: REQUIRETLS (RFC 8689) unless the server advertises it and
+// the session is verified TLS; a message larger than the server's SIZE (RFC
+// 1870); SMTPUTF8 (RFC 6531) and 8BITMIME (RFC 6152) when not advertised.
+//
+// The message goes by BDAT (RFC 3030 CHUNKING) when the server advertises
+// CHUNKING and PIPELINING (RFC 2920), the caller hands Send the message as
+// bytes (see Send) and they are canonical (CRLF line endings only, the
+// last line ended, no NUL, no line over 998 octets): MAIL, the RCPTs, "BDAT <size> LAST" and the message bytes as
+// they are (no dot-stuffing: the size delimits them, and SIZE in MAIL is
+// the same exact count) leave in one write and one flush, and the replies
+// are read after. That is one round trip and one flush per message instead
+// of the two of pipelined DATA, which waits for its 354. It matters most to a remote
+// MX across a WAN, where each round trip is tens of milliseconds; on
+// loopback it saves the syscalls and wake-ups of a second exchange on both
+// sides. The price is that the content leaves before the RCPT replies
+// arrive: it reaches the server even when the server then refuses the
+// sender or every recipient. It goes only to the server the envelope went
+// to, over the same session, already held to the TLS policy, and that
+// server must discard a chunk of a transaction without a valid recipient
+// (RFC 3030 section 2). A site that wants content never to leave before a
+// recipient is accepted sets DialOptions.NoChunking.
+//
+// Otherwise the message goes by DATA: MAIL, the RCPTs and DATA in one
+// round trip when the server advertises PIPELINING, then the data, only
+// once a recipient is accepted and the server has answered 354: when no
+// recipient is accepted the message data is never sent. The data stream
+// is dot-stuffed (RFC 5321 section 4.5.2) and its line endings normalized:
+// CRLF stays, a bare LF or a bare CR becomes CRLF. A bare CR or LF never
+// reaches the wire on either path, which closes the SMTP smuggling
+// ambiguity (receivers that accept "\n.\n" as the end of data) whatever
+// the input.
 //
 // After a transaction the Conn can send another message (Reset issues RSET
 // explicitly; Send issues it itself after a transaction that failed midway).
@@ -76,6 +99,11 @@
 //     established or verified. Not a server reply: policy decides whether to
 //     defer or to hand the message to the portal.
 //
+// A refused BDAT is a data failure, as a refused DATA is. On the BDAT path
+// a network failure after the flush is reported at the data stage too,
+// whichever reply was awaited: the message has left and may have been
+// received.
+//
 // Error() names the stage, the codes, the kind and any local cause, never the
 // server's text (which may echo an address or content), message content or
 // recipient addresses. The server's text, sanitized (printable ASCII,
@@ -89,9 +117,9 @@
 //
 // emersion/go-smtp's Client is a good general client, but a delivery agent
 // that must prove transport security needs control it does not expose as one
-// piece: MAIL, RCPT and DATA pipelined in one round trip with per-recipient
-// results, verification that records its outcome even when it is not
-// enforced, refusal of REQUIRETLS before MAIL, discarding pre-TLS buffered
+// piece: MAIL, RCPT and DATA or BDAT pipelined in one round trip with
+// per-recipient results, verification that records its outcome even when
+// it is not enforced, refusal of REQUIRETLS before MAIL, discarding pre-TLS buffered
 // bytes, per-stage deadlines and an error classification with the stage and
 // no PHI. The protocol surface a sender needs is small (reply parsing, a
 // handful of commands, the data writer), so carepost writes it, in the manner

@@ -52,8 +52,7 @@ func (c *Conn) envelope(mail string, rcpts []string) (res SendResult, ok bool, e
 		if err != nil {
 			return res, false, err
 		}
-		// 251: user not local, will forward (RFC 5321 section 3.4).
-		rr := RcptResult{Rcpt: r, Status: statusOf(rep), Accepted: rep.Code == 250 || rep.Code == 251}
+		rr := rcptResult(r, rep)
 		if rr.Accepted {
 			accepted++
 		}
@@ -86,6 +85,12 @@ func (c *Conn) envelope(mail string, rcpts []string) (res SendResult, ok bool, e
 		return res, false, replyError(StageData, rep)
 	}
 	return res, true, nil
+}
+
+// rcptResult is the server's answer rep to RCPT for rcpt.
+func rcptResult(rcpt string, rep reply) RcptResult {
+	// 251: user not local, will forward (RFC 5321 section 3.4).
+	return RcptResult{Rcpt: rcpt, Status: statusOf(rep), Accepted: rep.Code == 250 || rep.Code == 251}
 }
 
 // abandonData reads the reply to a pipelined DATA whose transaction has no

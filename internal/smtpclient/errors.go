@@ -17,7 +17,7 @@ const (
 	StageTLSVerify Stage = "tls-verify"
 	StageMail      Stage = "mail"
 	StageRcpt      Stage = "rcpt"
-	StageData      Stage = "data"
+	StageData      Stage = "data" // DATA and the message, or BDAT and its chunk
 	StageReset     Stage = "rset"
 	StageQuit      Stage = "quit"
 )

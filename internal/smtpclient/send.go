@@ -22,7 +22,8 @@ type SendOptions struct {
 	EightBitMIME bool
 	// Size is the message size in octets, for SIZE (RFC 1870). When zero it
 	// is taken from the reader if it has a Len method (bytes.Reader,
-	// strings.Reader, bytes.Buffer).
+	// strings.Reader, bytes.Buffer). When Send uses BDAT, SIZE is the
+	// chunk's exact size and this field is not used.
 	Size int64
 	// EnvID is the DSN envelope identifier (RFC 3461), sent only when the
 	// server advertises DSN. Printable ASCII; it is xtext-encoded here.
@@ -48,20 +49,47 @@ type SendResult struct {
 	// Rcpts holds one result per recipient, in order; empty when MAIL
 	// failed or Send refused before MAIL.
 	Rcpts []RcptResult
-	// Data is the reply to the end of data, which applies to every accepted
-	// recipient; zero when the data was not sent.
+	// Data is the reply to the end of data (the final "." after DATA, or
+	// BDAT LAST), which applies to every accepted recipient; zero when the
+	// data was not sent or no recipient was accepted.
 	Data Status
 }
 
-// Send runs one mail transaction: MAIL, RCPT per recipient, DATA, then msg,
-// encoded as described on dataWriter. The error is nil when the server took
-// the message for at least one recipient; check Rcpts for the others. When
-// no recipient is accepted the message data is never sent.
+// Send runs one mail transaction: MAIL, RCPT per recipient, then msg by
+// BDAT or by DATA. The error is nil when the server took the message for
+// at least one recipient; check Rcpts for the others.
+//
+// BDAT (RFC 3030) is used when the server advertises CHUNKING and
+// PIPELINING, DialOptions.NoChunking is false, msg is a *bytes.Reader or
+// has a Bytes method (bytes.Buffer), and the content is canonical: CRLF
+// line endings only, the last line ended, no NUL, no line over 998 octets.
+// MAIL, the RCPTs, "BDAT <size> LAST" and the content as is leave in one
+// flush, and the replies are read after it: one round trip. The content
+// is then sent before any RCPT reply is known, so it reaches the server
+// even when the server refuses the sender or every recipient. It goes
+// only to the server the envelope went to, over the same session (the
+// TLS policy was enforced on it before MAIL), and that server must
+// discard the chunk of a transaction with no valid recipient (RFC 3030
+// section 2). Send reads no bytes from msg on this path: make a new
+// reader for each Send.
+//
+// Otherwise DATA is used: MAIL, the RCPTs and DATA (one round trip with
+// PIPELINING), then msg, encoded as described on dataWriter, after the
+// server's 354. On this path, when no recipient is accepted the message
+// data is never sent; DialOptions.NoChunking keeps a site on it.
 func (c *Conn) Send(ctx context.Context, from string, rcpts []string, msg io.Reader, opts SendOptions) (SendResult, error) {
 	if err := c.usable(StageMail); err != nil {
 		return SendResult{}, err
 	}
-	mail, err := c.mailCommand(from, rcpts, msg, opts)
+	content, chunk := c.chunkable(msg)
+	size := opts.Size
+	if chunk {
+		// SIZE (RFC 1870) counts the message's octets: exactly the chunk's.
+		size = int64(len(content))
+	} else if l, ok := msg.(interface{ Len() int }); ok && size == 0 {
+		size = int64(l.Len())
+	}
+	mail, err := c.mailCommand(from, rcpts, size, opts)
 	if err != nil {
 		return SendResult{}, err
 	}
@@ -73,6 +101,9 @@ func (c *Conn) Send(ctx context.Context, from string, rcpts []string, msg io.Rea
 	stop := c.watch(ctx)
 	defer stop()
 	c.dirty = true
+	if chunk {
+		return c.chunked(mail, rcpts, content)
+	}
 	res, ok, err := c.envelope(mail, rcpts)
 	if err != nil || !ok {
 		return res, err
@@ -86,9 +117,10 @@ func (c *Conn) Send(ctx context.Context, from string, rcpts []string, msg io.Rea
 	return res, err
 }
 
-// mailCommand checks the addresses and options and builds the MAIL
-// command; every refusal here happens before anything is sent.
-func (c *Conn) mailCommand(from string, rcpts []string, msg io.Reader, opts SendOptions) (string, error) {
+// mailCommand checks the addresses, the size in octets and the options and
+// builds the MAIL command; every refusal here happens before anything is
+// sent.
+func (c *Conn) mailCommand(from string, rcpts []string, size int64, opts SendOptions) (string, error) {
 	if len(rcpts) == 0 {
 		return "", localError(StageRcpt, KindPermanent, "5.5.1", ErrNoRecipients)
 	}
@@ -102,10 +134,6 @@ func (c *Conn) mailCommand(from string, rcpts []string, msg io.Reader, opts Send
 	}
 	var b strings.Builder
 	b.WriteString("MAIL FROM:<" + from + ">")
-	size := opts.Size
-	if l, ok := msg.(interface{ Len() int }); ok && size == 0 {
-		size = int64(l.Len())
-	}
 	if limit, ok := c.ext["SIZE"]; ok {
 		// RFC 1870 section 6: a message over the limit is refused before MAIL.
 		if n, err := strconv.ParseInt(limit, 10, 64); err == nil && n > 0 && size > n {

@@ -13,12 +13,15 @@
 // configuration, REQUIRETLS, SIZE, and a Script of failures: recipients
 // refused with 5xx, DATA refused with 4xx the first N times, DATA refused
 // with 5xx always, the connection dropped in the middle of the data, a slow
-// greeting.
+// greeting. go-smtp's server always advertises CHUNKING (RFC 3030) and
+// takes BDAT, so a Sink receives most of carepost's messages by BDAT and
+// its Script applies to BDAT as to DATA; there is no switch to turn it
+// off.
 //
 // A StripTLSProxy sits between client and sink as the downgrade attacker of
 // RFC 3207 section 6: it removes STARTTLS (and any other keywords asked for,
-// such as PIPELINING) from EHLO replies and answers STARTTLS itself with 454,
-// so no TLS session can form through it.
+// such as PIPELINING or CHUNKING) from EHLO replies and answers STARTTLS
+// itself with 454, so no TLS session can form through it.
 //
 // Everything binds 127.0.0.1:0 and is closed by t.Cleanup. Nothing here is
 // used outside tests.

@@ -3,6 +3,7 @@ package smtptest_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/textproto"
 	"strings"
@@ -156,6 +157,33 @@ func TestSinkScripts(t *testing.T) {
 	msgs := sink.Messages()
 	if len(msgs) != 1 || string(msgs[0].Data) != "second\r\n" {
 		t.Fatalf("messages = %+v, want only the second", msgs)
+	}
+}
+
+// TestSinkTakesBDAT: the Sink advertises CHUNKING (go-smtp always does),
+// takes a BDAT LAST chunk pipelined with its envelope, records it as sent
+// (a line starting with "." is not un-stuffed), and plays its Script on
+// BDAT as on DATA.
+func TestSinkTakesBDAT(t *testing.T) {
+	t.Parallel()
+	sink := smtptest.NewSink(t, smtptest.Options{Script: smtptest.Script{TempFailData: 1}})
+	c := dialRaw(t, sink.Addr())
+	if ehlo := c.cmd(250, "EHLO client.test"); !strings.Contains(ehlo, "CHUNKING") || !strings.Contains(ehlo, "PIPELINING") {
+		t.Fatalf("CHUNKING and PIPELINING not both advertised: %q", ehlo)
+	}
+	body := "Subject: chunk\r\n\r\n.leading dot\r\n..two\r\n"
+	for _, want := range []int{451, 250} {
+		fmt.Fprintf(c.tp.W, "MAIL FROM:<a@sender.test>\r\nRCPT TO:<b@rcpt.test>\r\nBDAT %d LAST\r\n%s", len(body), body)
+		if err := c.tp.W.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		c.expect(250)
+		c.expect(250)
+		c.expect(want)
+	}
+	msgs := sink.Messages()
+	if len(msgs) != 1 || string(msgs[0].Data) != body {
+		t.Fatalf("messages = %+v, want only the second, as sent", msgs)
 	}
 }
 
