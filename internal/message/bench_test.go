@@ -3,6 +3,8 @@ package message
 import (
 	"strings"
 	"testing"
+
+	"github.com/carepost/carepost/internal/workload"
 )
 
 func BenchmarkBuild(b *testing.B) {
@@ -38,6 +40,21 @@ func BenchmarkInspectHeaderBomb(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Inspect(raw, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBuildCampaign builds a message of the standard campaign's size:
+// its HTML and a text part, no attachments.
+func BenchmarkBuildCampaign(b *testing.B) {
+	html := string(workload.Campaign())
+	d := Draft{From: Address{Email: "news@clinic.example", Name: "Clinic"}, To: []Address{{Email: "pat@patients.example", Name: "Pat Doe"}},
+		Subject: "Your check-up is due", HTML: html, Text: strings.Repeat("Your care team would like to see you soon.\n", 100)}
+	b.SetBytes(int64(len(d.HTML) + len(d.Text)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Build(d, BuildOptions{}); err != nil {
 			b.Fatal(err)
 		}
 	}

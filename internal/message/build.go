@@ -96,9 +96,10 @@ func Build(d Draft, opts BuildOptions) ([]byte, error) {
 	if len(out) > opts.Limits.MaxSize {
 		return nil, errTooLarge
 	}
-	// The rules above make these impossible; checking costs one pass and
-	// turns a future bug into an error instead of a malformed message.
-	if l := ScanLines(out); l.BareCR || l.BareLF || l.Longest > maxLineLen {
+	// The rules above make these impossible; checking costs one pass
+	// (Canonical's vectorized one) and turns a future bug into an error
+	// instead of a malformed message.
+	if !Canonical(out) {
 		return nil, errors.New("message: internal error: built message breaks RFC 5322 line rules")
 	}
 	return out, nil
