@@ -101,17 +101,7 @@ func CampaignRecipientsOf(ctx context.Context, q Querier, orgID, campaignID, aft
 // to another epoch meanwhile: the caller writes messages only for the ids
 // returned, in the same transaction — which is what makes a contact's
 // message exactly once.
-//
-// On PostgreSQL that is one statement a chunk of 200, with a CASE per
-// column. SQLite evaluates such a CASE by walking its WHENs for every row,
-// which grows with the square of the chunk, so there the campaign's state
-// is read once (the transaction holds SQLite's only write lock, so it
-// cannot change before the commit but by this transaction) and each row
-// is updated by its key with one prepared statement.
 func SettleCampaignRecipients(ctx context.Context, tx *Tx, orgID, campaignID string, epoch int, rs []CampaignRecipient, at time.Time) (map[string]bool, error) {
-	if tx.Driver() == SQLite {
-		return settleEach(ctx, tx, orgID, campaignID, epoch, rs, at)
-	}
 	out := make(map[string]bool, len(rs))
 	const per = 200
 	for start := 0; start < len(rs); start += per {
@@ -145,34 +135,6 @@ func SettleCampaignRecipients(ctx context.Context, tx *Tx, orgID, campaignID str
 		}
 		for _, id := range ids {
 			out[id] = true
-		}
-	}
-	return out, nil
-}
-
-// settleEach is SettleCampaignRecipients for SQLite.
-func settleEach(ctx context.Context, tx *Tx, orgID, campaignID string, epoch int, rs []CampaignRecipient, at time.Time) (map[string]bool, error) {
-	var sending bool
-	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM campaigns WHERE org_id = ? AND id = ? AND state = 'sending' AND epoch = ?)`,
-		orgID, campaignID, epoch).Scan(&sending)
-	if err != nil {
-		return nil, fmt.Errorf("settle campaign recipients: %w", mapError(err))
-	}
-	out := make(map[string]bool, len(rs))
-	if !sending {
-		return out, nil
-	}
-	for _, r := range rs {
-		res, err := tx.Exec(ctx, `UPDATE campaign_recipients SET state = ?, reason = ?, message_id = ?, updated_at = ?
-			WHERE org_id = ? AND campaign_id = ? AND contact_id = ? AND state = 'pending'`,
-			r.State, r.Reason, r.MessageID, Micros(at), orgID, campaignID, r.ContactID)
-		if err != nil {
-			return nil, fmt.Errorf("settle campaign recipients: %w", mapError(err))
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return nil, fmt.Errorf("settle campaign recipients: %w", err)
-		} else if n == 1 {
-			out[r.ContactID] = true
 		}
 	}
 	return out, nil
