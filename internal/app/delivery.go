@@ -33,6 +33,7 @@ func (a *App) openDelivery(opts Options) error {
 		MXPort: d.MXPort, MTASTSPort: d.MTASTSPort, LocalName: a.deliveryName(),
 		Timeouts: smtpclient.Timeouts{Connect: d.ConnectTimeout.Duration(), Greeting: d.CommandTimeout.Duration(),
 			Command: d.CommandTimeout.Duration(), Data: d.DataTimeout.Duration()},
+		NoChunking: !d.Chunking,
 		Logger: a.Log.With("component", "delivery"), Metrics: a.Metrics,
 	}
 	for _, r := range d.Retry {

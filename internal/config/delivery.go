@@ -67,6 +67,14 @@ type Delivery struct {
 	// DataTimeout bounds sending a message and its final reply (RFC 5321
 	// section 4.5.3.2 suggests 10 minutes). Default: "10m".
 	DataTimeout Duration `toml:"data_timeout" doc:"bounds sending a message and its final reply"`
+	// Chunking is whether to send a message by BDAT pipelined with its
+	// envelope when the MX host offers CHUNKING (one round trip a message);
+	// false keeps DATA, whose content is sent only after a recipient is
+	// accepted. With BDAT (RFC 3030, with PIPELINING) the content reaches
+	// the host before it has accepted a recipient, over the same, already
+	// checked session; a host refusing every recipient discards it.
+	// Default: true.
+	Chunking bool `toml:"chunking" doc:"whether to send a message by BDAT pipelined with its envelope when the MX host offers CHUNKING (one round trip a message); false keeps DATA, whose content is sent only after a recipient is accepted"`
 }
 
 func defaultDelivery() Delivery {
@@ -84,6 +92,7 @@ func defaultDelivery() Delivery {
 		ConnectTimeout:       Duration(30 * time.Second),
 		CommandTimeout:       Duration(5 * time.Minute),
 		DataTimeout:          Duration(10 * time.Minute),
+		Chunking:             true,
 	}
 }
 

@@ -70,7 +70,7 @@ func (b *batch) connect(ctx context.Context, h *mxHost, ip string, az *authz) (*
 	}
 	p := &pooled{ip: ip, verification: "pkix"}
 	o := smtpclient.DialOptions{Host: h.name, Addr: addr, LocalName: b.s.opts.LocalName, Timeouts: b.s.opts.Timeouts,
-		RootCAs: b.s.roots, TLS: smtpclient.RequireVerified}
+		RootCAs: b.s.roots, TLS: smtpclient.RequireVerified, NoChunking: b.s.opts.NoChunking}
 	switch {
 	case az == nil:
 		o.TLS = smtpclient.Opportunistic

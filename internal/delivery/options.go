@@ -47,6 +47,10 @@ type Options struct {
 	LocalName string
 	// Timeouts bound each SMTP stage; zero fields take RFC 5321's.
 	Timeouts smtpclient.Timeouts
+	// NoChunking keeps every transaction on DATA
+	// (smtpclient.DialOptions.NoChunking). Default false: BDAT where the
+	// host offers it.
+	NoChunking bool
 	// Logger receives delivery logs (ids only). Default: discard.
 	Logger *slog.Logger
 	// Metrics, when set, receives the delivery metrics.

@@ -315,3 +315,31 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkingFollowsTheConfiguration: by default a message goes to a host
+// offering CHUNKING by BDAT pipelined with its envelope; with
+// delivery.chunking off it goes by DATA.
+func TestChunkingFollowsTheConfiguration(t *testing.T) {
+	t.Parallel()
+	for _, chunking := range []bool{true, false} {
+		t.Run(fmt.Sprint("chunking=", chunking), func(t *testing.T) {
+			t.Parallel()
+			w := newWorld(t)
+			mx := w.verifiedDomain("dest.test")
+			sink := smtptest.NewLeanSink(t, *w.leaf(mx))
+			n := w.startNode(nodeOptions{driver: storetest.Default(), mxPort: port(t, sink.Addr()),
+				edit: func(c *config.Config) { c.Delivery.Chunking = chunking }})
+			for i := range 3 {
+				res := n.submit(fmt.Sprintf("Message %d %s", i, canary()), []string{rcpt(fmt.Sprint("pat", i), "dest.test")}, nil)
+				n.waitState(res.MessageID, "delivered", 30*time.Second)
+			}
+			want := int64(0)
+			if chunking {
+				want = 3
+			}
+			if sink.Delivered() != 3 || sink.Chunked() != want {
+				t.Fatalf("delivered %d, by BDAT %d; want 3 and %d", sink.Delivered(), sink.Chunked(), want)
+			}
+		})
+	}
+}
