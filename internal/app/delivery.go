@@ -34,7 +34,7 @@ func (a *App) openDelivery(opts Options) error {
 		Timeouts: smtpclient.Timeouts{Connect: d.ConnectTimeout.Duration(), Greeting: d.CommandTimeout.Duration(),
 			Command: d.CommandTimeout.Duration(), Data: d.DataTimeout.Duration()},
 		NoChunking: !d.Chunking,
-		Logger: a.Log.With("component", "delivery"), Metrics: a.Metrics,
+		Logger:     a.Log.With("component", "delivery"), Metrics: a.Metrics,
 	}
 	for _, r := range d.Retry {
 		do.Retry = append(do.Retry, r.Duration())
