@@ -136,10 +136,8 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 	if err := createSQLite(ctx, path); err != nil {
 		return nil, err
 	}
-	write, err := sql.Open("sqlite", sqliteDSN(path, false))
-	if err != nil {
-		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
-	}
+	// Both pools' connections keep their prepared statements (stmtconn.go).
+	write := sql.OpenDB(newCachingConnector(sqliteDSN(path, false)))
 	// One writer connection: see the package documentation.
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
@@ -154,11 +152,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("restrict database file mode: %w", err)
 	}
-	read, err := sql.Open("sqlite", sqliteDSN(path, true))
-	if err != nil {
-		write.Close()
-		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
-	}
+	read := sql.OpenDB(newCachingConnector(sqliteDSN(path, true)))
 	read.SetMaxOpenConns(opts.MaxConns)
 	read.SetMaxIdleConns(opts.MaxConns)
 	ckpt, err := startCheckpointer(path)
