@@ -38,8 +38,6 @@ type DB struct {
 	read   *sql.DB
 	pool   *pgxpool.Pool // PostgreSQL only; the job engine listens on it
 	path   string        // SQLite only: the database file
-	stmts  *stmtCache    // SQLite only: the writer's prepared statements
-	rstmts *stmtCache    // SQLite only: the read pool's prepared statements
 	ckpt   *checkpointer // SQLite only: copies the log into the database file
 }
 
@@ -101,10 +99,6 @@ func (db *DB) Close() error {
 	if db.ckpt != nil {
 		errs = append(errs, db.ckpt.close())
 	}
-	if db.stmts != nil {
-		db.stmts.close()
-		db.rstmts.close()
-	}
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
 	}
@@ -126,5 +120,5 @@ func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
 // Reader runs queries outside a transaction. On SQLite it uses the read
 // pool, so it does not see writes that have not committed.
 func (db *DB) Reader() Querier {
-	return &conn{q: db.read, driver: db.driver, stmts: db.rstmts}
+	return &conn{q: db.read, driver: db.driver}
 }

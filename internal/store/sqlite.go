@@ -161,7 +161,7 @@ func openSQLite(ctx context.Context, opts Options) (*DB, error) {
 		write.Close()
 		return nil, fmt.Errorf("open sqlite checkpointer %s: %w", path, err)
 	}
-	return &DB{driver: SQLite, write: write, read: read, path: path, stmts: newStmtCache(write), rstmts: newStmtCache(read), ckpt: ckpt}, nil
+	return &DB{driver: SQLite, write: write, read: read, path: path, ckpt: ckpt}, nil
 }
 
 // insertVerb begins a multi-row INSERT. On SQLite it is INSERT OR FAIL: a

@@ -105,6 +105,34 @@ func TestConnectionsKeepStatements(t *testing.T) {
 	}
 	nested()
 
+	// A transaction rolled back through a kept statement leaves nothing,
+	// and the next one through it commits.
+	const ins = `INSERT INTO n (i) VALUES (?)`
+	for _, c := range []struct {
+		i    int
+		fail bool
+	}{{10, false}, {11, true}, {12, false}} {
+		err := db.Tx(ctx, func(tx *Tx) error {
+			if _, err := tx.Exec(ctx, ins, c.i); err != nil {
+				return err
+			}
+			if c.fail {
+				return fmt.Errorf("roll back")
+			}
+			return nil
+		})
+		if (err != nil) != c.fail {
+			t.Fatalf("insert %d: %v", c.i, err)
+		}
+	}
+	var got int
+	if err := db.Reader().QueryRow(ctx, `SELECT coalesce(sum(i), 0) FROM n WHERE i >= 10`).Scan(&got); err != nil || got != 22 {
+		t.Fatalf("committed inserts sum to %d, %v; want 22", got, err)
+	}
+	if _, err := db.write.ExecContext(ctx, `DELETE FROM n WHERE i >= 10`); err != nil {
+		t.Fatal(err)
+	}
+
 	// Many texts: the connection stays bounded and every answer right.
 	for i := range maxConnStatements + 50 {
 		var got int

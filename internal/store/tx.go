@@ -28,55 +28,25 @@ type sqlRunner interface {
 type conn struct {
 	q      sqlRunner
 	driver Driver
-	// tx and stmts are set for SQLite write transactions: statements
-	// prepared on the writer are reused (see stmtCache).
-	tx    *sql.Tx
-	stmts *stmtCache
 }
 
 func (c *conn) Driver() Driver { return c.driver }
 
-// prepared returns a cached prepared statement for query (the
-// transaction's view of it inside a transaction), or nil.
-func (c *conn) prepared(ctx context.Context, query string) *sql.Stmt {
-	if c.stmts == nil {
-		return nil
-	}
-	if c.tx == nil {
-		return c.stmts.lookupNow(ctx, query)
-	}
-	if st := c.stmts.lookup(query); st != nil {
-		return c.tx.StmtContext(ctx, st)
-	}
-	return nil
-}
-
+// Exec, Query and QueryRow run query with its placeholders rebound for the
+// driver. On SQLite the connection runs a text again on the statement it
+// prepared for it (stmtconn.go); pgx does the same for PostgreSQL.
 func (c *conn) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	query = rebind(c.driver, query)
-	if st := c.prepared(ctx, query); st != nil {
-		res, err := st.ExecContext(ctx, args...)
-		return res, mapError(err)
-	}
-	res, err := c.q.ExecContext(ctx, query, args...)
+	res, err := c.q.ExecContext(ctx, rebind(c.driver, query), args...)
 	return res, mapError(err)
 }
 
 func (c *conn) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	query = rebind(c.driver, query)
-	if st := c.prepared(ctx, query); st != nil {
-		rows, err := st.QueryContext(ctx, args...)
-		return rows, mapError(err)
-	}
-	rows, err := c.q.QueryContext(ctx, query, args...)
+	rows, err := c.q.QueryContext(ctx, rebind(c.driver, query), args...)
 	return rows, mapError(err)
 }
 
 func (c *conn) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	query = rebind(c.driver, query)
-	if st := c.prepared(ctx, query); st != nil {
-		return st.QueryRowContext(ctx, args...)
-	}
-	return c.q.QueryRowContext(ctx, query, args...)
+	return c.q.QueryRowContext(ctx, rebind(c.driver, query), args...)
 }
 
 // Tx is a write transaction. A state change and the job that follows it are
@@ -160,7 +130,7 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", mapError(err))
 	}
-	tx := &Tx{conn: conn{q: sqlTx, driver: db.driver, tx: sqlTx, stmts: db.stmts}, tx: sqlTx}
+	tx := &Tx{conn: conn{q: sqlTx, driver: db.driver}, tx: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -179,9 +149,6 @@ func (db *DB) Tx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", mapError(err))
-	}
-	if db.stmts != nil {
-		db.stmts.preparePending(ctx)
 	}
 	for _, f := range tx.afterCommit {
 		f()
