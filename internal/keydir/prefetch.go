@@ -37,30 +37,31 @@ func (s *Service) Prefetch(ctx context.Context, orgID string, emails []string) (
 	}
 	q := s.deps.DB.Reader()
 	addrs := make([]string, len(emails))
-	indexes := make([][]byte, len(emails))
 	for i, e := range emails {
 		addrs[i] = normalize(e)
-		ix, err := s.deps.Index.Lookup(ctx, q, orgID, "email", addrs[i])
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			// Nothing is indexed in this organization: no address has a key.
-			ks.none = make(map[string]bool, len(addrs))
-			for _, e := range emails {
-				ks.none[normalize(e)] = true
-			}
-			return ks, nil
-		case err != nil:
+	}
+	indexes := make([][]byte, len(addrs))
+	var bound map[string]bool // by index; nil: nothing indexed, so no key anywhere
+	for i, a := range addrs {
+		ix, err := s.deps.Index.Lookup(ctx, q, orgID, "email", a)
+		if errors.Is(err, store.ErrNotFound) {
+			indexes = nil
+			break
+		}
+		if err != nil {
 			return nil, err
 		}
 		indexes[i] = ix
 	}
-	bound, err := store.AddressesWithRecipientKeys(ctx, q, orgID, indexes)
-	if err != nil {
-		return nil, err
+	if indexes != nil {
+		var err error
+		if bound, err = store.AddressesWithRecipientKeys(ctx, q, orgID, indexes); err != nil {
+			return nil, err
+		}
 	}
 	ks.none = make(map[string]bool, len(addrs))
 	for i, a := range addrs {
-		if !bound[string(indexes[i])] {
+		if indexes == nil || !bound[string(indexes[i])] {
 			ks.none[a] = true
 		}
 	}

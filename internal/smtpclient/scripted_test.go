@@ -199,7 +199,11 @@ func (s *scripted) session(conn net.Conn) error {
 			_ = w.Flush()
 			return nil
 		default:
-			say("502 5.5.2 not implemented")
+			// The client under test sends only the commands above: any
+			// other is a client bug, reported as the test's failure.
+			say("500 5.5.2 command not recognized")
+			_ = w.Flush()
+			return fmt.Errorf("unexpected command %q", cmd)
 		}
 		if !hold && w.Flush() != nil {
 			return nil

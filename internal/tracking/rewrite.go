@@ -124,10 +124,12 @@ func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
 	// values are escaped) nor makes one with its neighbours. Only when the
 	// last one is inside a link's own tag is the output searched instead.
 	at := strings.LastIndex(doc[:limit], "</body>")
+	inLink := false
 	for _, t := range tags {
-		if t.start <= at && at < t.end {
-			at = -2
-		}
+		inLink = inLink || (t.start <= at && at < t.end)
+	}
+	if inLink {
+		at = -1 // emit places nothing; withPixel does, below
 	}
 	img := pixelTag(r.OpenURL())
 	emit := func(from, to int) {
@@ -145,11 +147,11 @@ func Rewrite(doc string, r Recipient, links *LinkTable) (string, error) {
 		last = t.end
 	}
 	emit(last, limit)
-	switch at {
-	case -1:
-		out.WriteString(img)
-	case -2:
+	switch {
+	case inLink:
 		return withPixel(out.String(), r.OpenURL()), nil
+	case at < 0:
+		out.WriteString(img) // no </body>: the pixel ends the document
 	}
 	return out.String(), nil
 }
