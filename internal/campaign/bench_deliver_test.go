@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"strconv"
 	"testing"
 	"time"
@@ -50,7 +51,12 @@ func (g signers) Signer(context.Context, string, string) (delivery.Signer, error
 // set. The job engine runs with the configuration's defaults unless
 // CAREPOST_BENCH_CAMPAIGN_WORKERS (jobs.campaign_workers) or
 // CAREPOST_BENCH_WORKERS (jobs.workers) say otherwise;
-// CAREPOST_BENCH_CPUPROFILE writes a CPU profile of the measured part.
+// CAREPOST_BENCH_CPUPROFILE writes a CPU profile of the measured part,
+// CAREPOST_BENCH_TRACE an execution trace of it (go tool trace -pprof=sync
+// or syscall: who waits for the writer, and on which fsync), and
+// CAREPOST_BENCH_TIMELINE=1 logs the processors in use every quarter
+// second. disk-KiB/msg is what the process wrote to disk per message (the
+// log, the checkpoints into the database file).
 //
 //	CAREPOST_BENCH_CONTACTS=100000 go test ./internal/campaign -run '^$' -bench CampaignDeliver -benchtime 1x -timeout 120m
 func BenchmarkCampaignDeliver(b *testing.B) {
@@ -127,13 +133,26 @@ func benchDeliver(b *testing.B, alg string) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	start, cpu0 := time.Now(), workload.CPUTime()
+	if p := os.Getenv("CAREPOST_BENCH_TRACE"); p != "" {
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := trace.Start(f); err != nil {
+			b.Fatal(err)
+		}
+		defer trace.Stop()
+	}
+	start, cpu0, written0 := time.Now(), workload.CPUTime(), bytesWritten()
 	if _, err := e.a.Campaigns.Send(ctx, e.admin(), c.ID); err != nil {
 		b.Fatal(err)
 	}
 	var enqueued time.Duration
 	var sent int64
 	deadline := time.Now().Add(2 * time.Hour)
+	// CAREPOST_BENCH_TIMELINE=1 logs the processors in use and the messages
+	// delivered every quarter second.
+	timeline, lastTick, lastCPU := os.Getenv("CAREPOST_BENCH_TIMELINE") != "", start, cpu0
 	for {
 		if enqueued == 0 {
 			if cur := e.get(c.ID); cur.State == campaign.Completed {
@@ -142,6 +161,11 @@ func benchDeliver(b *testing.B, alg string) {
 			}
 		}
 		got := sink.delivered()
+		if timeline && time.Since(lastTick) >= 250*time.Millisecond {
+			c := workload.CPUTime()
+			b.Logf("t=%5.2fs cores=%.2f delivered=%d", time.Since(start).Seconds(), float64(c-lastCPU)/float64(time.Since(lastTick)), got)
+			lastTick, lastCPU = time.Now(), c
+		}
 		if enqueued > 0 && got >= sent {
 			break
 		}
@@ -152,11 +176,13 @@ func benchDeliver(b *testing.B, alg string) {
 	}
 	elapsed, cpu := time.Since(start), workload.CPUTime()-cpu0
 	pprof.StopCPUProfile()
+	trace.Stop()
 	b.StopTimer()
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(sent)/enqueued.Seconds(), "enqueued-msgs/s")
 	b.ReportMetric(float64(cpu.Milliseconds())/float64(sent)*1000, "cpu-ms/1k-msgs")
 	b.ReportMetric(float64(sent), "messages")
+	b.ReportMetric(float64(bytesWritten()-written0)/float64(sent)/1024, "disk-KiB/msg")
 	b.ReportMetric(float64(sink.connections()), "connections")
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(0, "ns/op")

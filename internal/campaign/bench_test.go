@@ -99,7 +99,8 @@ func (e *env) importWorkload(b *testing.B, data []byte) {
 func BenchmarkCampaignEnqueue(b *testing.B) {
 	n := benchContacts(b)
 	data := genContacts(b, n)
-	e := setup(b, storetest.Default(), func(o *campaign.Options) { o.BatchSize, o.Chunk = 500, 50 })
+	// The product's batch and chunk sizes (0: Options' default).
+	e := setup(b, storetest.Default(), func(o *campaign.Options) { o.BatchSize, o.Chunk = 500, 0 })
 	benchClock(e.clock)
 	e.importWorkload(b, data)
 	e.tpl = e.template(workloadTemplate(b))
@@ -154,16 +155,26 @@ func BenchmarkCampaignEnqueue(b *testing.B) {
 	b.ReportMetric(0, "ns/op")
 }
 
-// peakRSS is the process's peak resident set (VmHWM), in bytes.
-func peakRSS() int64 {
-	data, err := os.ReadFile("/proc/self/status")
+// peakRSS is the process's peak resident set (VmHWM), or 0 where that is
+// not available.
+func peakRSS() int64 { return procValue("/proc/self/status", "VmHWM:") << 10 }
+
+// bytesWritten is what the process has written so far (write_bytes of
+// /proc/self/io: what reached the block layer, the WAL, the database file
+// and their syncs), or 0 where that is not available.
+func bytesWritten() int64 { return procValue("/proc/self/io", "write_bytes:") }
+
+// procValue is the number after key in a /proc file ("VmHWM:  1234 kB"
+// gives 1234), or 0.
+func procValue(path, key string) int64 {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
 		}
 	}
 	return 0

@@ -37,17 +37,25 @@ const contentCompressed = "\x00s2"
 // the outbox accepts (Options.MaxSize), so only a corrupted row hits it.
 const maxContent = 1 << 30
 
-// SealContent compresses and seals a message's content for its row.
-func SealContent(ctx context.Context, keys *keyring.Keyring, tx *store.Tx, orgID, messageID string, raw []byte) ([]byte, int, error) {
-	plain := raw
+// PackContent is a message's content in its stored form before sealing:
+// compressed, or the message itself when S2 would not make it smaller. It
+// needs no transaction, so writers call it before theirs (prepare): a
+// campaign's messages are compressed on the batches' goroutines, beside
+// the one writer, not inside its commits.
+func PackContent(raw []byte) []byte {
 	if n := s2.MaxEncodedLen(len(raw)); n > 0 {
 		buf := make([]byte, len(contentCompressed), len(contentCompressed)+n)
 		copy(buf, contentCompressed)
 		if packed := s2.Encode(buf[len(contentCompressed):], raw); len(contentCompressed)+len(packed) < len(raw) {
-			plain = buf[:len(contentCompressed)+len(packed)]
+			return buf[:len(contentCompressed)+len(packed)]
 		}
 	}
-	return keys.Seal(ctx, tx, ContentAAD(orgID, messageID), plain)
+	return raw
+}
+
+// SealContent seals a message's packed content (PackContent) for its row.
+func SealContent(ctx context.Context, keys *keyring.Keyring, tx *store.Tx, orgID, messageID string, packed []byte) ([]byte, int, error) {
+	return keys.Seal(ctx, tx, ContentAAD(orgID, messageID), packed)
 }
 
 // OpenContent opens a message row's sealed content to the message.

@@ -52,7 +52,7 @@ func TestContentIsStoredCompressedAndOpensWhole(t *testing.T) {
 		var sealedNoise, sealedOld []byte
 		err = a.DB.Tx(ctx, func(tx *store.Tx) error {
 			var err error
-			if sealedNoise, _, err = outbox.SealContent(ctx, a.Keys, tx, org, "msg_noise", noise); err != nil {
+			if sealedNoise, _, err = outbox.SealContent(ctx, a.Keys, tx, org, "msg_noise", outbox.PackContent(noise)); err != nil {
 				return err
 			}
 			sealedOld, _, err = a.Keys.Seal(ctx, tx, outbox.ContentAAD(org, "msg_old"), old)

@@ -21,11 +21,11 @@ func (o *Outbox) PrepareOnce(ctx context.Context, s Submission) (*Prepared, erro
 	if s.IdempotencyKey == "" {
 		return nil, fieldError("idempotency_key", "is required")
 	}
-	p, err := o.prepare(ctx, s)
+	p, err := o.prepareWrite(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{s: s, p: p}, nil
+	return &Prepared{s: s.withoutContent(), p: p}, nil
 }
 
 // SenderAllowedTx reports, as the commit would, whether the prepared

@@ -124,7 +124,7 @@ var (
 
 // Submit accepts a message; see the package documentation.
 func (o *Outbox) Submit(ctx context.Context, s Submission) (Result, error) {
-	p, err := o.prepare(ctx, s)
+	p, err := o.prepareWrite(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}

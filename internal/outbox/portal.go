@@ -71,7 +71,7 @@ func (o *Outbox) SubmitTx(ctx context.Context, tx *store.Tx, s Submission) (Resu
 	if s.IdempotencyKey != "" {
 		return Result{}, fieldError("idempotency_key", "not supported for mail submitted in a transaction")
 	}
-	p, err := o.prepare(ctx, s)
+	p, err := o.prepareWrite(ctx, s)
 	if err != nil {
 		return Result{}, err
 	}

@@ -14,8 +14,12 @@ import (
 
 // prepared is everything Submit works out before its transaction.
 type prepared struct {
-	messageID  string
-	raw        []byte
+	messageID string
+	raw       []byte
+	// packed is raw in its stored form (PackContent), made outside the
+	// transaction; nil until prepareWrite, which keeps only it (and size).
+	packed     []byte
+	size       int
 	mailFrom   string
 	fromEmail  string
 	fromDomain string
@@ -72,6 +76,21 @@ func (o *Outbox) prepare(ctx context.Context, s Submission) (prepared, error) {
 		return p, fieldError("message", fmt.Sprintf("the message is larger than %d bytes", o.opts.MaxSize))
 	}
 	return p, o.decide(ctx, &p, s)
+}
+
+// prepareWrite is prepare for a submission about to be written: its
+// content is also packed for storage (PackContent) here, before the
+// transaction that seals and writes it. What the decisions were made on —
+// the message as built, its parsed parts, the evaluation — is let go: a
+// prepared message waiting for its transaction holds only its few packed
+// KiB (a campaign batch holds a chunk of them).
+func (o *Outbox) prepareWrite(ctx context.Context, s Submission) (prepared, error) {
+	p, err := o.prepare(ctx, s)
+	if err == nil {
+		p.packed, p.size = PackContent(p.raw), len(p.raw)
+		p.raw, p.parsed, p.eval = nil, nil, nil
+	}
+	return p, err
 }
 
 // decide asks the policy engine for each recipient's decision (the floor

@@ -26,11 +26,11 @@ func (o *Outbox) Prepare(ctx context.Context, s Submission) (*Prepared, error) {
 	if s.IdempotencyKey != "" {
 		return nil, fieldError("idempotency_key", "not supported for prepared submissions")
 	}
-	p, err := o.prepare(ctx, s)
+	p, err := o.prepareWrite(ctx, s)
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{s: s, p: p}, nil
+	return &Prepared{s: s.withoutContent(), p: p}, nil
 }
 
 // OrgID is the submitting organization.

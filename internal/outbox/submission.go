@@ -95,3 +95,10 @@ type Result struct {
 	Duplicate  bool              `json:"duplicate"`
 	Recipients []RecipientResult `json:"recipients"`
 }
+
+// withoutContent is s as a prepared message keeps it: the content it was
+// built from is let go, as the message is in its packed form by then.
+func (s Submission) withoutContent() Submission {
+	s.Draft, s.Raw = nil, nil
+	return s
+}

@@ -156,7 +156,7 @@ func (o *Outbox) writeMany(ctx context.Context, tx *store.Tx, items []pending) (
 // messageRow seals one submission's content into its message row.
 func (o *Outbox) messageRow(ctx context.Context, tx *store.Tx, it pending, now time.Time) (store.MessageRow, error) {
 	s, p := it.s, it.p
-	content, ver, err := SealContent(ctx, o.deps.Keys, tx, s.OrgID, p.messageID, p.raw)
+	content, ver, err := SealContent(ctx, o.deps.Keys, tx, s.OrgID, p.messageID, p.packed)
 	if err != nil {
 		return store.MessageRow{}, fmt.Errorf("seal message: %w", err)
 	}
@@ -168,7 +168,7 @@ func (o *Outbox) messageRow(ctx context.Context, tx *store.Tx, it pending, now t
 	return store.MessageRow{ID: p.messageID, OrgID: s.OrgID, Source: string(s.Source), SubmitterType: string(s.Actor.Type),
 		SubmitterID: s.Actor.ID, SenderUserID: s.SenderUserID, MailFrom: p.mailFrom, FromDomain: p.fromDomain,
 		Security: securityOrAuto(s.Security), PHI: p.phi, RequireTLS: s.RequireTLS, DSN: s.DSN,
-		IdempotencyKey: s.IdempotencyKey, RequestHash: s.RequestHash, Size: int64(len(p.raw)), Content: content,
+		IdempotencyKey: s.IdempotencyKey, RequestHash: s.RequestHash, Size: int64(p.size), Content: content,
 		DEKVersion: ver, Tags: string(tags), Metadata: string(meta), Recipients: len(p.rcpts),
 		CreatedAt: now, ExpiresAt: now.Add(o.opts.Lifetime)}, nil
 }
