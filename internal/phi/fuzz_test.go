@@ -1,6 +1,7 @@
 package phi
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -156,26 +157,38 @@ func matchEvery(k *keywords, lower string, from, to int) [][2]int {
 	return out
 }
 
-// FuzzKeywordMatch holds the word-skipping matcher to matchEvery, over
-// any text and any window of it (the MRN and DOB detectors ask for
-// windows that start inside words).
+// FuzzKeywordMatch holds both matchers — the byte walk (keywords with
+// many first bytes) and the jump between first bytes (at most
+// maxJumpFirsts) — to matchEvery, over any text and any window of it (the
+// MRN and DOB detectors ask for windows that start inside words), and
+// holds a match stopped by its callback to the prefix of that list.
 func FuzzKeywordMatch(f *testing.F) {
 	f.Add("mrn: 1234 chart#55 (dob) x-mrn amrn mrn", 0, 100)
 	f.Add("patient id#12 medical record number", 3, 20)
 	f.Add("#hiv.#hiv mr#mr# 9mrn", 1, 7)
 	f.Add("", 3, 47) // a window past the end
-	k := newKeywords(append(DefaultMRNKeywords(), "#hiv", "mr#", "date of birth", "dob", "9"))
+	walk := newKeywords(append(DefaultMRNKeywords(), "#hiv", "mr#", "date of birth", "dob", "9"))
+	jump := newKeywords([]string{"mrn", "mr#", "mr #", "medical record", "#hiv", "9", "date of birth", "dob"})
+	if walk.firsts != nil || len(jump.firsts) != maxJumpFirsts {
+		f.Fatalf("first bytes: walk %q, jump %q", walk.firsts, jump.firsts)
+	}
 	f.Fuzz(func(t *testing.T, s string, from, to int) {
 		lower := NewText(s).lower
-		var got [][2]int
-		k.match(lower, from, to, func(start, end int) bool { got = append(got, [2]int{start, end}); return true })
-		want := matchEvery(k, lower, from, to)
-		if len(got) != len(want) {
-			t.Fatalf("match(%q, %d, %d) = %v, by definition %v", lower, from, to, got, want)
-		}
-		for i := range got {
-			if got[i] != want[i] {
+		for _, k := range []*keywords{walk, jump} {
+			want := matchEvery(k, lower, from, to)
+			var got [][2]int
+			k.match(lower, from, to, func(start, end int) bool { got = append(got, [2]int{start, end}); return true })
+			if !slices.Equal(got, want) {
 				t.Fatalf("match(%q, %d, %d) = %v, by definition %v", lower, from, to, got, want)
+			}
+			stopAt := len(want) / 2
+			got = got[:0]
+			stopped := k.match(lower, from, to, func(start, end int) bool {
+				got = append(got, [2]int{start, end})
+				return len(got) <= stopAt
+			})
+			if len(want) > 0 && (!stopped || !slices.Equal(got, want[:stopAt+1])) {
+				t.Fatalf("match(%q, %d, %d) stopped after %d: %v (stopped %v), want %v", lower, from, to, stopAt+1, got, stopped, want[:stopAt+1])
 			}
 		}
 	})

@@ -6,20 +6,39 @@ import "strings"
 // lower-case copy, whatever their number: the matcher looks only at word
 // starts (a keyword that begins with a letter or digit cannot begin inside
 // a word) and compares only the keywords that begin with the byte there.
+//
+// When the keywords begin with few distinct bytes (the built-in context
+// words: "dob", "born", "birth date" begin with two), the matcher jumps from
+// one occurrence of those bytes to the next with strings.IndexByte, which
+// looks at many bytes an instruction, instead of visiting every byte.
 type keywords struct {
 	list    []string
 	byFirst [256][]int32 // indexes into list, by the keyword's first byte
+	// firsts are the distinct first bytes, when there are at most
+	// maxJumpFirsts of them; nil otherwise (every byte is visited).
+	firsts []byte
 }
+
+// maxJumpFirsts bounds the first bytes the jumping matcher follows at once:
+// past a few, a visit per byte costs less than a search per first byte.
+const maxJumpFirsts = 4
 
 func newKeywords(words []string) *keywords {
 	k := &keywords{}
+	var firsts []byte
 	for _, w := range words {
 		w = strings.ToLower(strings.Join(strings.Fields(w), " "))
 		if w == "" {
 			continue
 		}
+		if len(k.byFirst[w[0]]) == 0 {
+			firsts = append(firsts, w[0])
+		}
 		k.byFirst[w[0]] = append(k.byFirst[w[0]], int32(len(k.list)))
 		k.list = append(k.list, w)
+	}
+	if len(firsts) <= maxJumpFirsts {
+		k.firsts = firsts
 	}
 	return k
 }
@@ -40,17 +59,66 @@ func bounded(lower string, start int, w string) bool {
 // it was stopped.
 func (k *keywords) match(lower string, from, to int, fn func(start, end int) bool) bool {
 	from, to = max(from, 0), min(to, len(lower))
+	if k.firsts != nil {
+		return k.jump(lower, from, to, fn)
+	}
 	for i := from; i < to; i++ {
 		c := lower[i]
-		cands := k.byFirst[c]
-		if len(cands) == 0 || (isAlnum(c) && i > 0 && isAlnum(lower[i-1])) {
+		if len(k.byFirst[c]) == 0 || (isAlnum(c) && i > 0 && isAlnum(lower[i-1])) {
 			continue
 		}
-		for _, ix := range cands {
-			w := k.list[ix]
-			if strings.HasPrefix(lower[i:], w) && bounded(lower, i, w) && !fn(i, i+len(w)) {
-				return true
+		if k.candidates(lower, i, fn) {
+			return true
+		}
+	}
+	return false
+}
+
+// jump is match visiting only the places where a keyword's first byte
+// occurs: next holds, for each first byte, its next occurrence in
+// lower[:to] (to when there is none), and the smallest is taken each time,
+// so keywords are reported in text order as match's byte walk does.
+func (k *keywords) jump(lower string, from, to int, fn func(start, end int) bool) bool {
+	var next [maxJumpFirsts]int
+	for j, c := range k.firsts {
+		next[j] = indexFrom(lower, from, to, c)
+	}
+	for {
+		j := 0
+		for x := 1; x < len(k.firsts); x++ {
+			if next[x] < next[j] {
+				j = x
 			}
+		}
+		i := next[j]
+		if i >= to {
+			return false
+		}
+		if c := lower[i]; !(isAlnum(c) && i > 0 && isAlnum(lower[i-1])) && k.candidates(lower, i, fn) {
+			return true
+		}
+		next[j] = indexFrom(lower, i+1, to, k.firsts[j])
+	}
+}
+
+// indexFrom is the index of the first c in lower[from:to], or to.
+func indexFrom(lower string, from, to int, c byte) int {
+	if from >= to {
+		return to
+	}
+	if n := strings.IndexByte(lower[from:to], c); n >= 0 {
+		return from + n
+	}
+	return to
+}
+
+// candidates calls fn for each keyword at lower[i], a word start, that
+// stands as a word of its own, and reports whether fn stopped the match.
+func (k *keywords) candidates(lower string, i int, fn func(start, end int) bool) bool {
+	for _, ix := range k.byFirst[lower[i]] {
+		w := k.list[ix]
+		if strings.HasPrefix(lower[i:], w) && bounded(lower, i, w) && !fn(i, i+len(w)) {
+			return true
 		}
 	}
 	return false
