@@ -69,9 +69,39 @@ func TestHotQueryPlans(t *testing.T) {
 // events_message, in rowid order, not by walking the organization's events.
 func TestEventsOfAMessagePlan(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	db := plansDB(t)
-	rows, err := db.Reader().Query(ctx, `EXPLAIN QUERY PLAN `+eventsAfterSQL(SQLite, true), "org_a", 0, "msg_1", 100)
+	got := queryPlan(t, db, eventsAfterSQL(SQLite, true), "org_a", 0, "msg_1", 100)
+	if !strings.Contains(got, "USING INDEX events_message (org_id=? AND message_id=? AND rowid>?)") || strings.Contains(got, "TEMP B-TREE") {
+		t.Fatalf("plan %q: want events_message in rowid order", got)
+	}
+}
+
+// TestOpenRecipientPlans: the queue-depth gauge and a sender domain's
+// undelivered mail are read from recipients_open, which holds only
+// recipients whose delivery has not ended, not by walking every recipient
+// ever kept.
+func TestOpenRecipientPlans(t *testing.T) {
+	t.Parallel()
+	db := plansDB(t)
+	for _, c := range []struct {
+		name, query string
+		args        []any
+		want        string
+	}{
+		{"queue depth", queueDepthSQL, nil, "SCAN recipients USING COVERING INDEX recipients_open"},
+		{"undelivered from a domain", undeliveredFromSQL, []any{"org_a", "clinic.example", "org_a"}, "recipients_open (org_id=?"},
+	} {
+		plan := queryPlan(t, db, c.query, c.args...)
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("%s: plan %q, want %q", c.name, plan, c.want)
+		}
+	}
+}
+
+// queryPlan is SQLite's plan for query, its steps one to a line.
+func queryPlan(t *testing.T, db *DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.Reader().Query(context.Background(), `EXPLAIN QUERY PLAN `+query, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,10 +118,7 @@ func TestEventsOfAMessagePlan(t *testing.T) {
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Join(plan, "\n")
-	if !strings.Contains(got, "USING INDEX events_message (org_id=? AND message_id=? AND rowid>?)") || strings.Contains(got, "TEMP B-TREE") {
-		t.Fatalf("plan %q: want events_message in rowid order", plan)
-	}
+	return strings.Join(plan, "\n")
 }
 
 // plansDB is a migrated SQLite database to ask for query plans.

@@ -146,13 +146,16 @@ func DeleteSenderDomain(ctx context.Context, tx *Tx, org, id string) error {
 	return authOneRow(res, "sender domain")
 }
 
+// undeliveredFromSQL counts an organization's queued, sending and
+// deferred recipients of mail from one domain, through recipients_open.
+const undeliveredFromSQL = `SELECT COUNT(*) FROM recipients r JOIN messages m ON m.id = r.message_id
+	WHERE m.org_id = ? AND m.from_domain = ? AND r.org_id = ? AND r.` + openStates + ` AND r.state <> 'held'`
+
 // CountUndeliveredFrom counts org's recipients still waiting for delivery
 // (queued, sending or deferred) on messages whose From domain is domain.
 func CountUndeliveredFrom(ctx context.Context, q Querier, org, domain string) (int, error) {
 	var n int
-	err := q.QueryRow(ctx, `SELECT COUNT(*) FROM recipients r JOIN messages m ON m.id = r.message_id
-		WHERE m.org_id = ? AND m.from_domain = ? AND r.org_id = ? AND r.state IN ('queued', 'sending', 'deferred')`,
-		org, domain, org).Scan(&n)
+	err := q.QueryRow(ctx, undeliveredFromSQL, org, domain, org).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count undelivered mail from a sender domain of %s: %w", org, mapError(err))
 	}
