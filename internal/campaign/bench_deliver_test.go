@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -123,26 +125,8 @@ func benchDeliver(b *testing.B, alg string) {
 	}
 	e.run()
 	b.ResetTimer()
-	if p := os.Getenv("CAREPOST_BENCH_CPUPROFILE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			b.Fatal(err)
-		}
-		defer pprof.StopCPUProfile()
-	}
-	if p := os.Getenv("CAREPOST_BENCH_TRACE"); p != "" {
-		f, err := os.Create(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := trace.Start(f); err != nil {
-			b.Fatal(err)
-		}
-		defer trace.Stop()
-	}
+	stopProfile := recordTo(b, "CAREPOST_BENCH_CPUPROFILE", pprof.StartCPUProfile, pprof.StopCPUProfile)
+	stopTrace := recordTo(b, "CAREPOST_BENCH_TRACE", trace.Start, trace.Stop)
 	start, cpu0, written0 := time.Now(), workload.CPUTime(), bytesWritten()
 	if _, err := e.a.Campaigns.Send(ctx, e.admin(), c.ID); err != nil {
 		b.Fatal(err)
@@ -175,8 +159,8 @@ func benchDeliver(b *testing.B, alg string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	elapsed, cpu := time.Since(start), workload.CPUTime()-cpu0
-	pprof.StopCPUProfile()
-	trace.Stop()
+	stopProfile()
+	stopTrace()
 	b.StopTimer()
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "msgs/s")
 	b.ReportMetric(float64(sent)/enqueued.Seconds(), "enqueued-msgs/s")
@@ -186,6 +170,28 @@ func benchDeliver(b *testing.B, alg string) {
 	b.ReportMetric(float64(sink.connections()), "connections")
 	b.ReportMetric(float64(peakRSS())/(1<<20), "peak-RSS-MiB")
 	b.ReportMetric(0, "ns/op")
+}
+
+// recordTo starts a recording of the measured part (a CPU profile, an
+// execution trace) into the file the environment variable name names, and
+// returns what ends it, safe to call more than once; without the variable
+// it records nothing.
+func recordTo(b *testing.B, name string, start func(io.Writer) error, stop func()) func() {
+	p := os.Getenv(name)
+	if p == "" {
+		return func() {}
+	}
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := start(f); err != nil {
+		b.Fatal(err)
+	}
+	var once sync.Once
+	end := func() { once.Do(func() { stop(); f.Close() }) }
+	b.Cleanup(end)
+	return end
 }
 
 // benchSink is the run's receiving MX: smtptest.LeanSink, or go-smtp's

@@ -63,8 +63,7 @@ func (k *keywords) match(lower string, from, to int, fn func(start, end int) boo
 		return k.jump(lower, from, to, fn)
 	}
 	for i := from; i < to; i++ {
-		c := lower[i]
-		if len(k.byFirst[c]) == 0 || (isAlnum(c) && i > 0 && isAlnum(lower[i-1])) {
+		if len(k.byFirst[lower[i]]) == 0 || midWord(lower, i) {
 			continue
 		}
 		if k.candidates(lower, i, fn) {
@@ -94,11 +93,17 @@ func (k *keywords) jump(lower string, from, to int, fn func(start, end int) bool
 		if i >= to {
 			return false
 		}
-		if c := lower[i]; !(isAlnum(c) && i > 0 && isAlnum(lower[i-1])) && k.candidates(lower, i, fn) {
+		if !midWord(lower, i) && k.candidates(lower, i, fn) {
 			return true
 		}
 		next[j] = indexFrom(lower, i+1, to, k.firsts[j])
 	}
+}
+
+// midWord reports whether lower[i] is a letter or digit inside a word,
+// where no keyword that begins with it can start.
+func midWord(lower string, i int) bool {
+	return isAlnum(lower[i]) && i > 0 && isAlnum(lower[i-1])
 }
 
 // indexFrom is the index of the first c in lower[from:to], or to.
