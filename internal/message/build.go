@@ -66,6 +66,7 @@ func Build(d Draft, opts BuildOptions) ([]byte, error) {
 		opts.Boundary = RandomBoundary
 	}
 	root := bodyTree(d)
+	defer root.release()
 	if err := root.assignBoundaries(opts.Boundary); err != nil {
 		return nil, err
 	}

@@ -230,6 +230,9 @@ func FuzzEncodeQP(f *testing.F) {
 		if got := encodeQP([]byte("prefix"), src); !bytes.Equal(got[len("prefix"):], want.Bytes()) {
 			t.Fatalf("encodeQP(%q) = %q, the writer gives %q", src, got[len("prefix"):], want.Bytes())
 		}
+		if got := encodeQP(nil, string(src)); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("encodeQP(%q) from a string = %q, the writer gives %q", src, got, want.Bytes())
+		}
 	})
 }
 

@@ -107,6 +107,12 @@ func (p *Parsed) TextContent() (text string, complete bool) {
 	return strings.Join(p.texts, "\n"), !p.incomplete
 }
 
+// TextParts returns the texts TextContent joins, one a part, without
+// joining them; the caller does not change them.
+func (p *Parsed) TextParts() (texts []string, complete bool) {
+	return p.texts, !p.incomplete
+}
+
 // addText charges s to the text budget and keeps what fits.
 func (p *Parsed) addText(s string, limit int) {
 	if !utf8.ValidString(s) {

@@ -143,7 +143,7 @@ const qpLineMax = 76
 // line is encoded; CR, LF and CRLF become CRLF (an LF right after a CR is
 // part of it, even across encoded bytes, as in the writer); every other
 // byte is "=XX"; a soft break ("=" CRLF) keeps lines to 76 characters.
-func encodeQP(dst, src []byte) []byte {
+func encodeQP[S string | []byte](dst []byte, src S) []byte {
 	start := len(dst) // the current line's first byte
 	cr := false       // the last line ending was a CR
 	for i := 0; i < len(src); {

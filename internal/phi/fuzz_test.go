@@ -239,3 +239,40 @@ func FuzzNewText(f *testing.F) {
 		}
 	})
 }
+
+// FuzzScanHTML holds ScanHTML, which works in buffers kept from scan to
+// scan, to scanning the joined parts through HTMLText with fresh ones —
+// right after a scan of another text, so a buffer holding the previous
+// text's bytes is what it reuses.
+func FuzzScanHTML(f *testing.F) {
+	seeds := [][3]string{
+		{"<p>DOB <b>04/12/1961</b></p>", "SSN 123-45-6789", "<html><body>diabetes</body></html>"},
+		{"Patient MRN: 00123456", "<a href=\"x?mrn=1\">link</a>", "plain"},
+		{"a < b", "&amp;&#45;&nbsp;04/12/1961", "<!-- 123-45-6789 -->"},
+		{"", "<b", "ICD-10 E11.9 diagnosis"},
+	}
+	for _, s := range seeds {
+		f.Add(s[0], s[1], s[2])
+	}
+	sc, err := New(Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, before, a, b string) {
+		var parts []string
+		for _, p := range []string{a, b} {
+			if p != "" {
+				parts = append(parts, p)
+			}
+		}
+		sc.ScanHTML(InBody, []string{before, before})
+		got := sc.ScanHTML(InBody, parts)
+		want := sc.ScanText(InBody, NewText(HTMLText(strings.Join(parts, "\n"))))
+		if !slices.Equal(got, want) {
+			t.Fatalf("ScanHTML(%q) = %v, want %v", parts, got, want)
+		}
+		if got := sc.Scan(InSubject, a); !slices.Equal(got, sc.ScanText(InSubject, NewText(a))) {
+			t.Fatalf("Scan(%q) = %v after a pooled scan", a, got)
+		}
+	})
+}

@@ -23,19 +23,23 @@ func HTMLText(s string) string {
 	if strings.IndexByte(s, '<') < 0 {
 		return unescape(s)
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	return unescape(string(appendHTMLText(make([]byte, 0, len(s)), s)))
+}
+
+// appendHTMLText appends the text of HTML s, before character references
+// are decoded, to dst (HTMLText, without its copies).
+func appendHTMLText(b []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		j := strings.IndexByte(s[i:], '<')
 		if j < 0 {
-			b.WriteString(s[i:])
+			b = append(b, s[i:]...)
 			break
 		}
-		b.WriteString(s[i : i+j])
+		b = append(b, s[i:i+j]...)
 		i += j
 		next := i + 1
 		if next >= len(s) || !(isAlpha(s[next]) || s[next] == '/' || s[next] == '!' || s[next] == '?') {
-			b.WriteByte('<')
+			b = append(b, '<')
 			i++
 			continue
 		}
@@ -44,25 +48,28 @@ func HTMLText(s string) string {
 			if end < 0 {
 				end = len(s) - i - 4
 			}
-			b.WriteByte(' ')
-			b.WriteString(s[i+4 : i+4+end])
-			b.WriteByte(' ')
+			b = append(b, ' ')
+			b = append(b, s[i+4:i+4+end]...)
+			b = append(b, ' ')
 			i = min(len(s), i+4+end+3)
 			continue
 		}
 		end := tagEnd(s, next)
 		if end < 0 {
-			b.WriteByte('<')
+			b = append(b, '<')
 			i++
 			continue
 		}
-		b.WriteByte(' ')
-		if isAlpha(s[next]) && writeAttributes(&b, strings.TrimSuffix(s[next:end], "/")) {
-			b.WriteByte(' ')
+		b = append(b, ' ')
+		if isAlpha(s[next]) {
+			var wrote bool
+			if b, wrote = appendAttributes(b, strings.TrimSuffix(s[next:end], "/")); wrote {
+				b = append(b, ' ')
+			}
 		}
 		i = end + 1
 	}
-	return unescape(b.String())
+	return b
 }
 
 func unescape(s string) string {
@@ -93,10 +100,10 @@ func tagEnd(s string, from int) int {
 	return -1
 }
 
-// writeAttributes writes a start tag's attributes (tag is everything
+// appendAttributes appends a start tag's attributes (tag is everything
 // between '<' and '>') with the tag name dropped and quotes and '=' turned
 // into spaces, so values read as words. It reports whether it wrote any.
-func writeAttributes(b *strings.Builder, tag string) bool {
+func appendAttributes(b []byte, tag string) ([]byte, bool) {
 	k := 0
 	for k < len(tag) && tag[k] != ' ' && tag[k] != '\t' && tag[k] != '\n' && tag[k] != '\r' && tag[k] != '/' {
 		k++
@@ -105,10 +112,10 @@ func writeAttributes(b *strings.Builder, tag string) bool {
 	for ; k < len(tag); k++ {
 		switch c := tag[k]; c {
 		case '"', '\'', '=':
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	return wrote
+	return b, wrote
 }

@@ -159,7 +159,20 @@ func compilePatterns(list []Pattern, bad func(field, msg string)) []detector {
 // runs every text detector over it. It returns one Finding per detector
 // that found something, in detector order.
 func (s *Scanner) Scan(location, text string) []Finding {
-	return s.ScanText(location, NewText(text))
+	sc := getScratch()
+	defer putScratch(sc)
+	t := sc.prepare(text)
+	return s.ScanText(location, &t)
+}
+
+// ScanHTML scans the texts of a message's parts (plain text or HTML) as
+// one: it finds what Scan(location, HTMLText(strings.Join(parts, "\n")))
+// finds, in buffers reused from scan to scan.
+func (s *Scanner) ScanHTML(location string, parts []string) []Finding {
+	sc := getScratch()
+	defer putScratch(sc)
+	t := sc.prepare(sc.htmlText(parts))
+	return s.ScanText(location, &t)
 }
 
 // ScanText runs every text detector over a prepared text.

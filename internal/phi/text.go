@@ -24,11 +24,18 @@ type Text struct {
 // then the word with 0x20 added to exactly its bytes in A-Z. Anything else
 // goes byte by byte (FuzzNewText holds the two to the same output).
 func NewText(s string) *Text {
+	t := prepareText(s, make([]byte, 2*len(s)))
+	return &t
+}
+
+// prepareText is NewText in buf, which holds at least 2*len(s) bytes; the
+// Text views buf.
+func prepareText(s string, buf []byte) Text {
 	const (
 		high   = 0x8080808080808080
 		spaces = 0x2020202020202020
 	)
-	buf := make([]byte, 2*len(s))
+	buf = buf[:2*len(s)]
 	norm, lower := buf[:len(s)], buf[len(s):]
 	n := 0
 	space := true // drops leading white space
@@ -79,10 +86,10 @@ func NewText(s string) *Text {
 		}
 	}
 	if n == 0 {
-		return &Text{}
+		return Text{}
 	}
 	all := unsafe.String(&buf[0], len(buf))
-	return &Text{s: all[:n], lower: all[len(s) : len(s)+n]}
+	return Text{s: all[:n], lower: all[len(s) : len(s)+n]}
 }
 
 // Byte classes for NewText.

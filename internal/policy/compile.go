@@ -172,9 +172,9 @@ func (c *compiled) scan(p *message.Parsed) (findings []phi.Finding, unscanned bo
 	if p.Subject != "" {
 		findings = append(findings, c.scanner.Scan(phi.InSubject, p.Subject)...)
 	}
-	text, complete := p.TextContent()
-	if text != "" {
-		findings = append(findings, c.scanner.Scan(phi.InBody, phi.HTMLText(text))...)
+	texts, complete := p.TextParts()
+	if len(texts) > 0 {
+		findings = append(findings, c.scanner.ScanHTML(phi.InBody, texts)...)
 	}
 	if len(p.Attachments) > 0 {
 		parts := make([]phi.AttachmentPart, len(p.Attachments))

@@ -139,7 +139,7 @@ func (e *Engine) ScanText(ctx context.Context, orgID, location, text string) ([]
 	if err != nil {
 		return nil, err
 	}
-	return c.scanner.Scan(location, phi.HTMLText(text)), nil
+	return c.scanner.ScanHTML(location, []string{text}), nil
 }
 
 // Message is one message as the engine sees it.
