@@ -25,6 +25,36 @@ type LinkTable struct {
 	urls       []string
 	index      map[string]int
 	saved      int // urls[:saved] are persisted
+	// tags are the link start tags read so far (parseLinkTag; nil for one
+	// that is not a start tag with attributes), at most maxLinkTags: a
+	// campaign's template gives every message the same few, and reading
+	// each afresh was most of rewriting a message. A template whose tags
+	// differ per contact fills the table and reads the rest each time.
+	tags map[string]*linkTag
+}
+
+// maxLinkTags bounds the tags a LinkTable keeps.
+const maxLinkTags = 256
+
+// tag returns s read as a link start tag, from the table's when read
+// before.
+func (t *LinkTable) tag(s string) *linkTag {
+	t.mu.Lock()
+	lt, ok := t.tags[s]
+	t.mu.Unlock()
+	if ok {
+		return lt
+	}
+	lt = parseLinkTag(s)
+	t.mu.Lock()
+	if len(t.tags) < maxLinkTags {
+		if t.tags == nil {
+			t.tags = map[string]*linkTag{}
+		}
+		t.tags[s] = lt
+	}
+	t.mu.Unlock()
+	return lt
 }
 
 // Link is one entry.

@@ -186,35 +186,63 @@ func rewriteTokens(out *strings.Builder, doc string, r Recipient, links *LinkTab
 	}
 }
 
-// rewriteTag writes a link's start tag with its href tracked, or returns
-// false (writing nothing) when the link is not to be tracked.
-func rewriteTag(out *strings.Builder, z *xhtml.Tokenizer, name []byte, tt xhtml.TokenType, r Recipient, links *LinkTable) bool {
-	type attr struct{ key, val string }
-	var attrs []attr
-	href := -1
+// linkTag is a link's start tag as the tokenizer reads it: its name, its
+// attributes in order, which one is the (first) href. It is read-only once
+// made: a LinkTable keeps the tags it has read for the messages after.
+type linkTag struct {
+	name        string
+	attrs       []tagAttr
+	href        int // index of the href in attrs, -1 for none
+	selfClosing bool
+}
+
+type tagAttr struct{ key, val string }
+
+// readLinkTag reads the attributes of the start tag z has just read.
+func readLinkTag(z *xhtml.Tokenizer, name []byte, tt xhtml.TokenType) *linkTag {
+	t := &linkTag{name: string(name), href: -1, selfClosing: tt == xhtml.SelfClosingTagToken}
 	for more := true; more; {
 		var k, v []byte
 		k, v, more = z.TagAttr()
-		attrs = append(attrs, attr{string(k), string(v)})
-		if string(k) == "href" && href < 0 {
-			href = len(attrs) - 1
+		t.attrs = append(t.attrs, tagAttr{string(k), string(v)})
+		if string(k) == "href" && t.href < 0 {
+			t.href = len(t.attrs) - 1
 		}
 	}
-	if href < 0 || !trackable(attrs[href].val, r.Issuer.base) {
+	return t
+}
+
+// write writes the tag with its href tracked, or returns false (writing
+// nothing) when the link is not to be tracked.
+func (t *linkTag) write(out *strings.Builder, r Recipient, links *LinkTable) bool {
+	if t.href < 0 || !trackable(t.attrs[t.href].val, r.Issuer.base) {
 		return false
 	}
-	attrs[href].val = r.ClickURL(links.Add(strings.TrimSpace(attrs[href].val)))
 	out.WriteByte('<')
-	out.Write(name)
-	for _, a := range attrs {
-		out.WriteString(" " + a.key + `="` + html.EscapeString(a.val) + `"`)
+	out.WriteString(t.name)
+	for i, a := range t.attrs {
+		val := a.val
+		if i == t.href {
+			val = r.ClickURL(links.Add(strings.TrimSpace(a.val)))
+		}
+		out.WriteByte(' ')
+		out.WriteString(a.key)
+		out.WriteString(`="`)
+		out.WriteString(html.EscapeString(val))
+		out.WriteByte('"')
 	}
-	if tt == xhtml.SelfClosingTagToken {
+	if t.selfClosing {
 		out.WriteString("/>")
 	} else {
 		out.WriteByte('>')
 	}
 	return true
+}
+
+// rewriteTag writes a link's start tag with its href tracked, or returns
+// false (writing nothing) when the link is not to be tracked.
+func rewriteTag(out *strings.Builder, z *xhtml.Tokenizer, name []byte, tt xhtml.TokenType, r Recipient, links *LinkTable) bool {
+	return readLinkTag(z, name, tt).write(out, r, links)
 }
 
 // trackable: web links, not ours, not absurdly long.

@@ -252,12 +252,22 @@ func asciiFold(name, lower string) bool {
 func isLetter(c byte) bool { return 'a' <= c|0x20 && c|0x20 <= 'z' }
 
 // rewriteLink rewrites one link start tag (the whole tag, alone) as the
-// general path does: the tokenizer reads its name and attributes.
+// general path does: the tokenizer reads its name and attributes, once per
+// distinct tag in a link table (LinkTable.tag).
 func rewriteLink(out *strings.Builder, tag string, r Recipient, links *LinkTable) {
+	if t := links.tag(tag); t == nil || !t.write(out, r, links) {
+		out.WriteString(tag)
+	}
+}
+
+// parseLinkTag reads tag, a whole start tag, with the tokenizer; nil when
+// it is not a start tag with attributes.
+func parseLinkTag(tag string) *linkTag {
 	z := xhtml.NewTokenizer(strings.NewReader(tag))
 	tt := z.Next()
 	name, hasAttr := z.TagName()
-	if (tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken) || !hasAttr || !rewriteTag(out, z, name, tt, r, links) {
-		out.WriteString(tag)
+	if (tt != xhtml.StartTagToken && tt != xhtml.SelfClosingTagToken) || !hasAttr {
+		return nil
 	}
+	return readLinkTag(z, name, tt)
 }
