@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/carepost/carepost/internal/store"
@@ -92,4 +93,65 @@ func TestSettleCampaignRecipients(t *testing.T) {
 			t.Fatalf("%d rows", n)
 		}
 	})
+}
+
+// BenchmarkSettleCampaignRecipients settles a campaign's recipients a
+// chunk of 200 at a time (an op), contact ids in order as a batch's are,
+// on the default driver.
+func BenchmarkSettleCampaignRecipients(b *testing.B) {
+	db := storetest.Open(b, storetest.Default())
+	ctx := context.Background()
+	const n, chunk = 20000, 200
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("con_%08d", i)
+	}
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		o := store.OrgRow{ID: "org_1", Name: "One", Status: store.OrgActive, IdleTimeoutS: 900, SessionLifetimeS: 43200, CreatedAt: t0, UpdatedAt: t0}
+		if err := store.InsertOrganization(ctx, tx, o); err != nil {
+			return err
+		}
+		c := store.CampaignRow{OrgID: "org_1", ID: "cmp_1", Name: "Check-up", State: "sending", FromEmail: "news@clinic.example",
+			TemplateID: "tpl_1", TemplateVersion: 1, Audience: "{}", Security: "auto", Epoch: 1, CreatedByType: "system",
+			CreatedByID: "test", CreatedAt: t0, UpdatedAt: t0}
+		if err := store.InsertCampaign(ctx, tx, c); err != nil {
+			return err
+		}
+		for s := 0; s < n; s += chunk {
+			page := store.CampaignPage{OrgID: "org_1", CampaignID: "cmp_1", ContactIDs: ids[s : s+chunk], At: t0, DueAt: t0}
+			if _, err := store.WriteCampaignPage(ctx, tx, page, s/chunk); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	next := 0
+	for b.Loop() {
+		if next == n {
+			b.StopTimer()
+			if _, err := db.SQL().ExecContext(ctx, `UPDATE campaign_recipients SET state = 'pending', message_id = ''`); err != nil {
+				b.Fatal(err)
+			}
+			next = 0
+			b.StartTimer()
+		}
+		rs := make([]store.CampaignRecipient, chunk)
+		for k, id := range ids[next : next+chunk] {
+			rs[k] = store.CampaignRecipient{ContactID: id, State: "sent", MessageID: "msg_" + id}
+		}
+		next += chunk
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			got, err := store.SettleCampaignRecipients(ctx, tx, "org_1", "cmp_1", 1, rs, t0)
+			if err == nil && len(got) != chunk {
+				err = fmt.Errorf("settled %d of %d", len(got), chunk)
+			}
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
