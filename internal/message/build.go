@@ -25,6 +25,11 @@ type BuildOptions struct {
 	// Limits are passed to Draft.ValidateWith; Limits.MaxSize also bounds
 	// the built message.
 	Limits ValidateOptions
+	// Buffer, when given, is memory to build the message in: Build
+	// appends to Buffer[:0], so the message it returns shares Buffer's
+	// memory when it fits (a caller that lets its messages go reuses one
+	// buffer for the next).
+	Buffer []byte
 }
 
 // RFC 5322 section 3.3 date-time, with a numeric zone.
@@ -71,7 +76,7 @@ func Build(d Draft, opts BuildOptions) ([]byte, error) {
 		return nil, err
 	}
 
-	var buf bytes.Buffer
+	buf := bytes.NewBuffer(opts.Buffer[:0])
 	buf.Grow(estimateSize(d))
 	hdr := topHeader(d, from, date, msgID)
 	for _, f := range hdr {
@@ -81,11 +86,11 @@ func Build(d Draft, opts BuildOptions) ([]byte, error) {
 		}
 		buf.WriteString(s)
 	}
-	if err := root.writeHeader(&buf); err != nil {
+	if err := root.writeHeader(buf); err != nil {
 		return nil, err
 	}
 	buf.WriteString("\r\n")
-	if err := root.writeBody(&buf); err != nil {
+	if err := root.writeBody(buf); err != nil {
 		return nil, err
 	}
 	// RFC 5321 section 4.1.1.4: message data ends in CRLF (the first one of

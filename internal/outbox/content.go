@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 
@@ -42,16 +43,36 @@ const maxContent = 1 << 30
 // needs no transaction, so writers call it before theirs (prepare): a
 // campaign's messages are compressed on the batches' goroutines, beside
 // the one writer, not inside its commits.
+//
+// S2 needs room for its worst case, several times what a campaign message
+// compresses to; that room is a pooled buffer, and the result is copied
+// out at its size, so a prepared message waiting for its commit holds its
+// few KiB and not the worst case's.
 func PackContent(raw []byte) []byte {
-	if n := s2.MaxEncodedLen(len(raw)); n > 0 {
-		buf := make([]byte, len(contentCompressed), len(contentCompressed)+n)
-		copy(buf, contentCompressed)
-		if packed := s2.Encode(buf[len(contentCompressed):], raw); len(contentCompressed)+len(packed) < len(raw) {
-			return buf[:len(contentCompressed)+len(packed)]
-		}
+	n := s2.MaxEncodedLen(len(raw))
+	if n <= 0 {
+		return raw
 	}
-	return raw
+	slot := packPool.Get().(*[]byte)
+	defer func() {
+		if cap(*slot) <= maxPooledPack {
+			packPool.Put(slot)
+		}
+	}()
+	if cap(*slot) < n {
+		*slot = make([]byte, n)
+	}
+	packed := s2.Encode((*slot)[:n], raw)
+	if len(contentCompressed)+len(packed) >= len(raw) {
+		return raw
+	}
+	return append(append(make([]byte, 0, len(contentCompressed)+len(packed)), contentCompressed...), packed...)
 }
+
+// packPool holds PackContent's S2 buffers, up to maxPooledPack bytes each.
+var packPool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledPack = 1 << 20
 
 // SealContent seals a message's packed content (PackContent) for its row.
 func SealContent(ctx context.Context, keys *keyring.Keyring, tx *store.Tx, orgID, messageID string, packed []byte) ([]byte, int, error) {

@@ -76,3 +76,65 @@ func TestContentIsStoredCompressedAndOpensWhole(t *testing.T) {
 		}
 	})
 }
+
+// TestPreparedMessagesKeepTheirOwnContent: messages prepared one after
+// another — built and compressed in reused buffers — and written together
+// each open to their own content, compressed or stored as they are (a
+// message S2 cannot shrink keeps the buffer it was built in).
+func TestPreparedMessagesKeepTheirOwnContent(t *testing.T) {
+	t.Parallel()
+	a, org := setup(t, storetest.Default())
+	ctx := context.Background()
+	const letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	noise := func() string {
+		b := make([]byte, 12000)
+		rand.Read(b)
+		for i := range b {
+			b[i] = letters[int(b[i])%len(letters)]
+		}
+		return string(b)
+	}
+	var ps []*outbox.Prepared
+	var marks []string
+	for i := range 8 {
+		dr := draft("pat@patients.example")
+		mark := noise()[:40]
+		if i%2 == 0 {
+			dr.Text = mark + " " + noise() // S2 cannot shrink it
+		} else {
+			dr.HTML = "<p>" + mark + "</p>" + strings.Repeat("<p>Your visit is on Thursday.</p>", 300)
+		}
+		p, err := a.Outbox.Prepare(ctx, sub(org, dr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, marks = append(ps, p), append(marks, mark)
+	}
+	var res []outbox.Result
+	err := a.DB.Tx(ctx, func(tx *store.Tx) error {
+		var err error
+		res, err = a.Outbox.CommitManyTx(ctx, tx, ps)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		m, err := store.GetMessage(ctx, a.DB.Reader(), org, r.MessageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, m.ID, m.Content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int64(len(raw)) != m.Size || !bytes.Contains(raw, []byte(marks[i])) {
+			t.Fatalf("message %d opened to %d bytes of %d without its own text", i, len(raw), m.Size)
+		}
+		for j, other := range marks {
+			if j != i && bytes.Contains(raw, []byte(other)) {
+				t.Fatalf("message %d holds message %d's text", i, j)
+			}
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/carepost/carepost/internal/id"
 	"github.com/carepost/carepost/internal/message"
@@ -16,6 +17,9 @@ import (
 type prepared struct {
 	messageID string
 	raw       []byte
+	// rawSlot, when set, is the buildPool slot raw was built in, which
+	// prepareWrite gives back once raw is packed.
+	rawSlot *[]byte
 	// packed is raw in its stored form (PackContent), made outside the
 	// transaction; nil until prepareWrite, which keeps only it (and size).
 	packed     []byte
@@ -88,9 +92,36 @@ func (o *Outbox) prepareWrite(ctx context.Context, s Submission) (prepared, erro
 	p, err := o.prepare(ctx, s)
 	if err == nil {
 		p.packed, p.size = PackContent(p.raw), len(p.raw)
-		p.raw, p.parsed, p.eval = nil, nil, nil
+		if p.rawSlot != nil && !sameStart(p.packed, *p.rawSlot) {
+			releaseBuild(p.rawSlot)
+		}
+		p.raw, p.rawSlot, p.parsed, p.eval = nil, nil, nil, nil
 	}
 	return p, err
+}
+
+// buildPool holds the buffers structured messages are built in: a message
+// prepareWrite builds is packed and let go before its transaction (the
+// policy engine's view of it, InspectDraft's, is made from the draft, not
+// from these bytes), and a campaign builds one for every contact. Explain
+// and the other callers of prepare keep theirs, which the collector frees.
+var buildPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledBuild bounds the buffers kept in buildPool.
+const maxPooledBuild = 1 << 20
+
+func releaseBuild(slot *[]byte) {
+	if cap(*slot) <= maxPooledBuild {
+		*slot = (*slot)[:0]
+		buildPool.Put(slot)
+	}
+}
+
+// sameStart reports whether a and b begin at the same byte of memory
+// (PackContent returns the message itself when compression would not
+// shrink it: its buffer then lives on as the stored content).
+func sameStart(a, b []byte) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
 }
 
 // decide asks the policy engine for each recipient's decision (the floor
@@ -189,14 +220,18 @@ func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
 		return fieldError("from", err.Error())
 	}
 	p.mailFrom, p.fromEmail, p.fromDomain, p.fromField = from.Email, from.Email, from.Domain(), "from"
+	slot := buildPool.Get().(*[]byte)
 	raw, err := message.Build(d, message.BuildOptions{
 		MessageID: p.messageID + "@" + p.fromDomain,
 		Date:      o.opts.Clock(),
 		Limits:    limits,
+		Buffer:    *slot,
 	})
 	if err != nil {
+		buildPool.Put(slot)
 		return err
 	}
+	*slot, p.rawSlot = raw, slot
 	// The content the policy engine scans, read from the draft rather than
 	// by parsing raw again (nil with attachments: decide inspects raw).
 	p.raw, p.parsed = raw, message.InspectDraft(d, message.Limits{})
