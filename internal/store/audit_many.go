@@ -30,9 +30,8 @@ func InsertAuditRecords(ctx context.Context, tx *Tx, recs []AuditRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	const per = 60 // 14 parameters a row: well inside both drivers' limits
-	for start := 0; start < len(recs); start += per {
-		part := recs[start:min(start+per, len(recs))]
+	for start, end := range runs(len(recs), 64) { // 14 parameters a row: well inside both drivers' limits
+		part := recs[start:end]
 		args := make([]any, 0, len(part)*14)
 		for _, r := range part {
 			args = append(args, r.Chain, r.Seq, Micros(r.At), r.ActorType, r.ActorID, r.Action, r.TargetType, r.TargetID,

@@ -195,8 +195,8 @@ func LockPreparingCampaign(ctx context.Context, tx *Tx, orgID, id string) (Prepa
 // same transaction.
 func WriteCampaignPage(ctx context.Context, tx *Tx, p CampaignPage, batch int) (int64, error) {
 	var added int64
-	for start := 0; start < len(p.ContactIDs); start += contactBatch {
-		part := p.ContactIDs[start:min(start+contactBatch, len(p.ContactIDs))]
+	for start, end := range runs(len(p.ContactIDs), contactBatch) {
+		part := p.ContactIDs[start:end]
 		args := make([]any, 0, len(part)*7)
 		at := Micros(p.At)
 		for _, c := range part {

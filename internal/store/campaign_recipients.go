@@ -46,13 +46,9 @@ func ListMemberStates(ctx context.Context, q Querier, orgID, listID string, cont
 	out := make(map[string]string, len(contactIDs))
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := make([]any, 0, len(part)+2)
-		args = append(args, orgID, listID)
-		for _, c := range part {
-			args = append(args, c)
-		}
+		args, list := inList([]any{orgID, listID}, part)
 		rows, err := q.Query(ctx, `SELECT contact_id, state FROM contact_list_members WHERE org_id = ? AND list_id = ?
-			AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			AND contact_id IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read list memberships: %w", err)
 		}
@@ -252,13 +248,9 @@ func Unsubscribes(ctx context.Context, q Querier, orgID string, contactIDs []str
 	out := map[string][]string{}
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := make([]any, 0, len(part)+2)
-		args = append(args, orgID, false)
-		for _, c := range part {
-			args = append(args, c)
-		}
+		args, list := inList([]any{orgID, false}, part)
 		rows, err := q.Query(ctx, `SELECT contact_id, list_id FROM tracking_subscriptions WHERE org_id = ? AND subscribed = ?
-			AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			AND contact_id IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read unsubscribes: %w", err)
 		}

@@ -105,8 +105,8 @@ func rowPlaceholders(n, cols int) string {
 // InsertContacts adds contacts and their keys. ErrConflict when an e-mail
 // index or id is taken in the organization.
 func InsertContacts(ctx context.Context, tx *Tx, rows []ContactRow) error {
-	for start := 0; start < len(rows); start += contactBatch {
-		part := rows[start:min(start+contactBatch, len(rows))]
+	for start, end := range runs(len(rows), contactBatch) {
+		part := rows[start:end]
 		cArgs := make([]any, 0, len(part)*14)
 		kArgs := make([]any, 0, len(part)*4)
 		for _, r := range part {
@@ -158,13 +158,13 @@ func ContactsByEmailIndex(ctx context.Context, q Querier, orgID string, indexes 
 	out := make(map[string]ContactRow, len(indexes))
 	for start := 0; start < len(indexes); start += contactBatch {
 		part := indexes[start:min(start+contactBatch, len(indexes))]
-		args := scopedArgs(orgID, part)
+		args, _ := inList([]any{orgID}, part)
 		// QUIRK: two steps. Asked for the whole row with "email_index IN
 		// (…)", SQLite (no statistics) walks the organization's every
 		// contact by primary key and tests each against the list — the 1M
 		// import fell to 894 rows/s on it. The ids come from the covering
 		// email index; the rows by primary key.
-		ids, err := queryIDs(ctx, q, contactIDsByEmailSQL(len(part)), args...)
+		ids, err := queryIDs(ctx, q, contactIDsByEmailSQL(inSize(len(part))), args...)
 		if err != nil {
 			return nil, fmt.Errorf("find contacts by address: %w", err)
 		}
@@ -188,8 +188,8 @@ func ContactsByID(ctx context.Context, q Querier, orgID string, ids []string) ([
 	var out []ContactRow
 	for start := 0; start < len(ids); start += contactBatch {
 		part := ids[start:min(start+contactBatch, len(ids))]
-		args := scopedArgs(orgID, part)
-		rows, err := queryContacts(ctx, q, contactSelect+` WHERE c.org_id = ? AND c.id IN (?`+strings.Repeat(", ?", len(part)-1)+`) ORDER BY c.id`+lockContacts(q), args...)
+		args, list := inList([]any{orgID}, part)
+		rows, err := queryContacts(ctx, q, contactSelect+` WHERE c.org_id = ? AND c.id IN `+list+` ORDER BY c.id`+lockContacts(q), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read contacts: %w", err)
 		}
@@ -244,10 +244,9 @@ func CountContactKeys(ctx context.Context, q Querier, orgID string, ids []string
 	total := 0
 	for start := 0; start < len(ids); start += contactBatch {
 		part := ids[start:min(start+contactBatch, len(ids))]
-		args := scopedArgs(orgID, part)
+		args, list := inList([]any{orgID}, part)
 		var n int
-		if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM contact_keys WHERE org_id = ? AND contact_id IN (?`+
-			strings.Repeat(", ?", len(part)-1)+`)`, args...), &n); err != nil {
+		if err := Scan(q.QueryRow(ctx, `SELECT count(*) FROM contact_keys WHERE org_id = ? AND contact_id IN `+list, args...), &n); err != nil {
 			return 0, fmt.Errorf("count contact keys: %w", err)
 		}
 		total += n
@@ -263,15 +262,4 @@ func ContactKey(ctx context.Context, q Querier, orgID, contactID string) ([]byte
 		return nil, fmt.Errorf("read contact key %s/%s: %w", orgID, contactID, err)
 	}
 	return wrapped, nil
-}
-
-// scopedArgs is a query's arguments: the organization, then each value of
-// part (for "org_id = ? AND x IN (?, …)").
-func scopedArgs[T any](orgID string, part []T) []any {
-	args := make([]any, 0, len(part)+1)
-	args = append(args, orgID)
-	for _, v := range part {
-		args = append(args, v)
-	}
-	return args
 }

@@ -26,8 +26,8 @@ const consentColumns = `org_id, id, contact_id, granted_at, method, text_version
 
 // InsertConsents adds authorizations.
 func InsertConsents(ctx context.Context, tx *Tx, rows []ConsentRow) error {
-	for start := 0; start < len(rows); start += contactBatch {
-		part := rows[start:min(start+contactBatch, len(rows))]
+	for start, end := range runs(len(rows), contactBatch) {
+		part := rows[start:end]
 		args := make([]any, 0, len(part)*12)
 		for _, r := range part {
 			args = append(args, r.OrgID, r.ID, r.ContactID, Micros(r.GrantedAt), r.Method, r.TextVersion, r.Source,

@@ -18,8 +18,8 @@ type ContactEventRow struct {
 
 // InsertContactEvents adds events.
 func InsertContactEvents(ctx context.Context, tx *Tx, rows []ContactEventRow) error {
-	for start := 0; start < len(rows); start += contactBatch {
-		part := rows[start:min(start+contactBatch, len(rows))]
+	for start, end := range runs(len(rows), contactBatch) {
+		part := rows[start:end]
 		args := make([]any, 0, len(part)*7)
 		for _, r := range part {
 			var props any

@@ -82,8 +82,8 @@ func ReplaceImportErrors(ctx context.Context, tx *Tx, orgID, importID string, ro
 	if _, err := tx.Exec(ctx, `DELETE FROM contact_import_errors WHERE org_id = ? AND import_id = ?`, orgID, importID); err != nil {
 		return fmt.Errorf("clear import report: %w", err)
 	}
-	for start := 0; start < len(rows); start += contactBatch {
-		part := rows[start:min(start+contactBatch, len(rows))]
+	for start, end := range runs(len(rows), contactBatch) {
+		part := rows[start:end]
 		args := make([]any, 0, len(part)*6)
 		for _, r := range part {
 			args = append(args, orgID, importID, r.Row, r.Line, r.Column, r.Reason)

@@ -104,8 +104,8 @@ func DeleteContactList(ctx context.Context, tx *Tx, orgID, id string) error {
 // SetListMembers sets the membership state of contacts in a list
 // (inserting or updating). Callers check the contacts belong to orgID.
 func SetListMembers(ctx context.Context, tx *Tx, orgID, listID string, contactIDs []string, state string, at time.Time) error {
-	for start := 0; start < len(contactIDs); start += contactBatch {
-		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+	for start, end := range runs(len(contactIDs), contactBatch) {
+		part := contactIDs[start:end]
 		args := make([]any, 0, len(part)*5)
 		for _, id := range part {
 			args = append(args, orgID, listID, id, state, Micros(at))
@@ -167,11 +167,8 @@ func ContactMemberships(ctx context.Context, q Querier, orgID string, contactIDs
 	out := map[string]map[string]string{}
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := []any{orgID}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		rows, err := q.Query(ctx, membershipsSQL(q.Driver(), len(part)), args...)
+		args, _ := inList([]any{orgID}, part)
+		rows, err := q.Query(ctx, membershipsSQL(q.Driver(), inSize(len(part))), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read memberships: %w", err)
 		}

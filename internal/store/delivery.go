@@ -80,7 +80,7 @@ type RecipientOutcome struct {
 	FinishedAt    time.Time
 }
 
-// RecordOutcomes writes outcomes of claimed recipients, a hundred rows per
+// RecordOutcomes writes outcomes of claimed recipients, up to 128 rows per
 // statement (UPDATE … FROM VALUES on both drivers). A row whose lease was
 // lost (it expired and another claim took the row) is left alone, and
 // applied reports false for it: the other claim owns the row now.
@@ -90,9 +90,8 @@ func RecordOutcomes(ctx context.Context, tx *Tx, outs []RecipientOutcome) (appli
 	for i, o := range outs {
 		index[o.ID] = i
 	}
-	const chunk = 100
-	for start := 0; start < len(outs); start += chunk {
-		part := outs[start:min(start+chunk, len(outs))]
+	for start, end := range runs(len(outs), 128) {
+		part := outs[start:end]
 		var b strings.Builder
 		b.WriteString(`UPDATE recipients AS r SET state = v.column2, attempts = v.column3, next_attempt_at = v.column4,
 			lease_until = 0, last_code = v.column5, last_enhanced = v.column6, last_reason = v.column7, receipt = v.column8,
@@ -171,11 +170,8 @@ func MessagesByID(ctx context.Context, q Querier, ids []string) (map[string]Mess
 	out := make(map[string]MessageRow, len(ids))
 	for start := 0; start < len(ids); start += 200 {
 		part := ids[start:min(start+200, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
-		rows, err := q.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		args, list := inList(nil, part)
+		rows, err := q.Query(ctx, `SELECT `+messageColumns+` FROM messages WHERE id IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read messages: %w", err)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -19,12 +18,9 @@ func RecipientPoliciesByID(ctx context.Context, q Querier, ids []string) (map[st
 	out := make(map[string]RecipientPolicy, len(ids))
 	for start := 0; start < len(ids); start += 200 {
 		part := ids[start:min(start+200, len(ids))]
-		args := make([]any, len(part))
-		for i, id := range part {
-			args[i] = id
-		}
+		args, list := inList(nil, part)
 		rows, err := q.Query(ctx, `SELECT id, policy_methods, policy_drop, policy_reasons, subject_flagged FROM recipients
-			WHERE id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			WHERE id IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read recipient policies: %w", err)
 		}

@@ -19,14 +19,14 @@ type EventRow struct {
 	Pos string
 }
 
-// InsertEvents writes events, a thousand rows a statement.
+// InsertEvents writes events, up to 512 rows a statement.
 func InsertEvents(ctx context.Context, tx *Tx, rows []EventRow) error {
-	// A statement carries eventBatch rows: an engine batch records several
-	// events per contact, and one statement for all of them would pass the
-	// drivers' limits on bound parameters (SQLite 32,766, PostgreSQL 65,535).
-	const eventBatch = 1000
-	for start := 0; start < len(rows); start += eventBatch {
-		part := rows[start:min(start+eventBatch, len(rows))]
+	// A statement carries at most 512 rows (runs): an engine batch records
+	// several events per contact, and one statement for all of them would
+	// pass the drivers' limits on bound parameters (SQLite 32,766,
+	// PostgreSQL 65,535).
+	for start, end := range runs(len(rows), 512) {
+		part := rows[start:end]
 		args := make([]any, 0, len(part)*7)
 		for _, r := range part {
 			args = append(args, r.ID, r.OrgID, r.Type, r.MessageID, r.RecipientID, Micros(r.At), r.Data)

@@ -8,7 +8,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -185,13 +184,9 @@ func AddressesWithRecipientKeys(ctx context.Context, q Querier, org string, inde
 	out := map[string]bool{}
 	for start := 0; start < len(indexes); start += contactBatch {
 		part := indexes[start:min(start+contactBatch, len(indexes))]
-		args := make([]any, 0, len(part)+1)
-		args = append(args, org)
-		for _, ix := range part {
-			args = append(args, ix)
-		}
+		args, list := inList([]any{org}, part)
 		rows, err := q.Query(ctx, `SELECT DISTINCT address_index FROM recipient_key_addresses WHERE org_id = ?
-			AND address_index IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			AND address_index IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read recipient key addresses: %w", err)
 		}

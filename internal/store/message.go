@@ -159,12 +159,10 @@ func InsertRecipientsWithPolicies(ctx context.Context, tx *Tx, rows []RecipientR
 	if policies != nil && len(policies) != len(rows) {
 		return fmt.Errorf("insert recipients: %d policies for %d recipients", len(policies), len(rows))
 	}
-	// 500 rows a statement: 12,500 parameters, inside both drivers' limits
-	// (SQLite 32,766, PostgreSQL 65,535) however many recipients a message
-	// or an engine batch has.
-	const per = 500
-	for start := 0; start < len(rows); start += per {
-		end := min(start+per, len(rows))
+	// At most 256 rows a statement (runs): 6,400 parameters, inside both
+	// drivers' limits (SQLite 32,766, PostgreSQL 65,535) however many
+	// recipients a message or an engine batch has.
+	for start, end := range runs(len(rows), 256) {
 		var part []RecipientPolicy
 		if policies != nil {
 			part = policies[start:end]
@@ -247,12 +245,8 @@ func Suppressed(ctx context.Context, q Querier, orgID string, indexes [][]byte) 
 	out := map[string]string{}
 	for start := 0; start < len(indexes); start += 200 {
 		end := min(start+200, len(indexes))
-		part := indexes[start:end]
-		query := `SELECT address_index, reason FROM suppressions WHERE org_id = ? AND address_index IN (?` + strings.Repeat(", ?", len(part)-1) + `)`
-		args := []any{orgID}
-		for _, ix := range part {
-			args = append(args, ix)
-		}
+		args, list := inList([]any{orgID}, indexes[start:end])
+		query := `SELECT address_index, reason FROM suppressions WHERE org_id = ? AND address_index IN ` + list
 		rows, err := q.Query(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("check suppressions: %w", err)

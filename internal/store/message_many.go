@@ -9,9 +9,8 @@ import (
 // InsertMessages adds messages, several per statement (a campaign chunk's
 // messages together); one row is InsertMessage.
 func InsertMessages(ctx context.Context, tx *Tx, ms []MessageRow) error {
-	const per = 40 // 22 parameters a row
-	for start := 0; start < len(ms); start += per {
-		part := ms[start:min(start+per, len(ms))]
+	for start, end := range runs(len(ms), 32) { // 22 parameters a row
+		part := ms[start:end]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO messages (` + messageColumns + `) VALUES `)
 		args := make([]any, 0, len(part)*22)
@@ -44,14 +43,11 @@ func MessagesByIdempotencyKeys(ctx context.Context, q Querier, orgID string, key
 	out := make(map[string]IdempotentMessage, len(keys))
 	for start := 0; start < len(keys); start += contactBatch {
 		part := keys[start:min(start+contactBatch, len(keys))]
-		args := []any{orgID}
-		for _, k := range part {
-			args = append(args, k)
-		}
+		args, list := inList([]any{orgID}, part)
 		// The repeated predicate keeps the partial index in use (see
 		// MessageByIdempotencyKey).
 		rows, err := q.Query(ctx, `SELECT idempotency_key, id, request_hash FROM messages WHERE org_id = ? AND idempotency_key <> ''
-			AND idempotency_key IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			AND idempotency_key IN `+list, args...)
 		if err != nil {
 			return nil, fmt.Errorf("messages by idempotency key: %w", err)
 		}

@@ -8,7 +8,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -110,8 +109,8 @@ func DeleteSegment(ctx context.Context, tx *Tx, orgID, id string) error {
 // contacts belong to orgID.
 func AddSegmentMembers(ctx context.Context, tx *Tx, orgID, segmentID string, contactIDs []string, source string, at time.Time) (int64, error) {
 	var added int64
-	for start := 0; start < len(contactIDs); start += contactBatch {
-		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+	for start, end := range runs(len(contactIDs), contactBatch) {
+		part := contactIDs[start:end]
 		args := make([]any, 0, len(part)*5)
 		for _, id := range part {
 			args = append(args, orgID, segmentID, id, source, Micros(at))
@@ -136,12 +135,8 @@ func RemoveSegmentMembers(ctx context.Context, tx *Tx, orgID, segmentID string, 
 	var removed int64
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := []any{orgID, segmentID}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		res, err := tx.Exec(ctx, `DELETE FROM segment_members WHERE org_id = ? AND segment_id = ? AND contact_id IN (?`+
-			strings.Repeat(", ?", len(part)-1)+`)`, args...)
+		args, list := inList([]any{orgID, segmentID}, part)
+		res, err := tx.Exec(ctx, `DELETE FROM segment_members WHERE org_id = ? AND segment_id = ? AND contact_id IN `+list, args...)
 		if err != nil {
 			return removed, fmt.Errorf("remove segment members: %w", err)
 		}

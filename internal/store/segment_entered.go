@@ -11,8 +11,8 @@ import (
 // that entered it), in no particular order.
 func AddSegmentMembersNew(ctx context.Context, tx *Tx, orgID, segmentID string, contactIDs []string, source string, at time.Time) ([]string, error) {
 	var added []string
-	for start := 0; start < len(contactIDs); start += contactBatch {
-		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+	for start, end := range runs(len(contactIDs), contactBatch) {
+		part := contactIDs[start:end]
 		args := make([]any, 0, len(part)*5)
 		for _, id := range part {
 			args = append(args, orgID, segmentID, id, source, Micros(at))

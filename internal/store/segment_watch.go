@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -93,8 +92,8 @@ func SegmentEntriesPage(ctx context.Context, q Querier, orgID, segmentID, after 
 // report a contact once at most.
 func AddSegmentEntries(ctx context.Context, tx *Tx, orgID, segmentID string, contactIDs []string, at time.Time) ([]string, error) {
 	var added []string
-	for start := 0; start < len(contactIDs); start += contactBatch {
-		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
+	for start, end := range runs(len(contactIDs), contactBatch) {
+		part := contactIDs[start:end]
 		args := make([]any, 0, len(part)*4)
 		for _, id := range part {
 			args = append(args, orgID, segmentID, id, Micros(at))
@@ -113,12 +112,8 @@ func AddSegmentEntries(ctx context.Context, tx *Tx, orgID, segmentID string, con
 func RemoveSegmentEntries(ctx context.Context, tx *Tx, orgID, segmentID string, contactIDs []string) error {
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := []any{orgID, segmentID}
-		for _, id := range part {
-			args = append(args, id)
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM segment_entries WHERE org_id = ? AND segment_id = ? AND contact_id IN (?`+
-			strings.Repeat(", ?", len(part)-1)+`)`, args...); err != nil {
+		args, list := inList([]any{orgID, segmentID}, part)
+		if _, err := tx.Exec(ctx, `DELETE FROM segment_entries WHERE org_id = ? AND segment_id = ? AND contact_id IN `+list, args...); err != nil {
 			return fmt.Errorf("remove segment entries: %w", err)
 		}
 	}

@@ -185,12 +185,9 @@ func WakeWorkflowRunsOf(ctx context.Context, tx *Tx, orgID string, contactIDs []
 	var n int64
 	for start := 0; start < len(contactIDs); start += contactBatch {
 		part := contactIDs[start:min(start+contactBatch, len(contactIDs))]
-		args := []any{wake, Micros(now), orgID, key}
-		for _, id := range part {
-			args = append(args, id)
-		}
+		args, list := inList([]any{wake, Micros(now), orgID, key}, part)
 		res, err := tx.Exec(ctx, `UPDATE workflow_runs SET wake = ?, due_at = ? WHERE org_id = ? AND wait_key = ? AND wait_key <> ''
-			AND state = 'waiting' AND contact_id IN (?`+strings.Repeat(", ?", len(part)-1)+`)`, args...)
+			AND state = 'waiting' AND contact_id IN `+list, args...)
 		if err != nil {
 			return n, fmt.Errorf("wake workflow runs: %w", err)
 		}
@@ -316,8 +313,8 @@ type WorkflowHistoryRow struct {
 // InsertWorkflowHistory adds history rows.
 func InsertWorkflowHistory(ctx context.Context, tx *Tx, rows []WorkflowHistoryRow) error {
 	const cols = 9
-	for start := 0; start < len(rows); start += contactBatch {
-		part := rows[start:min(start+contactBatch, len(rows))]
+	for start, end := range runs(len(rows), contactBatch) {
+		part := rows[start:end]
 		args := make([]any, 0, len(part)*cols)
 		for _, r := range part {
 			args = append(args, r.OrgID, r.RunID, r.Seq, r.StepID, r.StepType, Micros(r.EnteredAt), Micros(r.LeftAt), r.Outcome, r.Detail)
