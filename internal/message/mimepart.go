@@ -8,7 +8,8 @@ import (
 	"mime"
 	"slices"
 	"strings"
-	"sync"
+
+	"github.com/carepost/carepost/internal/bufpool"
 )
 
 // field is one header field before folding: a value, or an address list
@@ -42,17 +43,14 @@ type part struct {
 // bodyPool holds the encoded bodies of text parts from one Build to the
 // next: Build copies them into the message and has no use for them after
 // (a campaign builds a message per contact, and these were an eighth of
-// the bytes its path allocated). Bodies over maxPooledBody are left to the
-// collector.
-var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledBody = 1 << 20
+// the bytes its path allocated).
+var bodyPool = bufpool.New(1 << 20)
 
 // release returns the pooled bodies of p and its children; p's bodies
 // are not used after.
 func (p *part) release() {
-	if p.slot != nil && cap(p.body) <= maxPooledBody {
-		*p.slot = p.body[:0]
+	if p.slot != nil {
+		*p.slot = p.body
 		bodyPool.Put(p.slot)
 	}
 	p.slot, p.body = nil, nil
@@ -87,7 +85,7 @@ func multipart(subtype string, children ...*part) *part {
 // and keeps lines at 76 characters with soft breaks, so no bare CR or LF and
 // no long line can come out of it whatever the input.
 func textPart(subtype, s string) *part {
-	slot := bodyPool.Get().(*[]byte)
+	slot := bodyPool.Get()
 	body := encodeQP(slices.Grow((*slot)[:0], len(s)+len(s)/8), s)
 	return &part{
 		slot: slot,

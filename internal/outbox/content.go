@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
+	"slices"
 
 	"github.com/klauspost/compress/s2"
 
+	"github.com/carepost/carepost/internal/bufpool"
 	"github.com/carepost/carepost/internal/keyring"
 	"github.com/carepost/carepost/internal/store"
 )
@@ -53,15 +54,9 @@ func PackContent(raw []byte) []byte {
 	if n <= 0 {
 		return raw
 	}
-	slot := packPool.Get().(*[]byte)
-	defer func() {
-		if cap(*slot) <= maxPooledPack {
-			packPool.Put(slot)
-		}
-	}()
-	if cap(*slot) < n {
-		*slot = make([]byte, n)
-	}
+	slot := packPool.Get()
+	defer packPool.Put(slot)
+	*slot = slices.Grow(*slot, n)
 	packed := s2.Encode((*slot)[:n], raw)
 	if len(contentCompressed)+len(packed) >= len(raw) {
 		return raw
@@ -69,10 +64,8 @@ func PackContent(raw []byte) []byte {
 	return append(append(make([]byte, 0, len(contentCompressed)+len(packed)), contentCompressed...), packed...)
 }
 
-// packPool holds PackContent's S2 buffers, up to maxPooledPack bytes each.
-var packPool = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledPack = 1 << 20
+// packPool holds PackContent's S2 buffers.
+var packPool = bufpool.New(1 << 20)
 
 // SealContent seals a message's packed content (PackContent) for its row.
 func SealContent(ctx context.Context, keys *keyring.Keyring, tx *store.Tx, orgID, messageID string, packed []byte) ([]byte, int, error) {

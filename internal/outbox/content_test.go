@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/carepost/carepost/internal/app"
 	"github.com/carepost/carepost/internal/outbox"
 	"github.com/carepost/carepost/internal/store"
 	"github.com/carepost/carepost/internal/store/storetest"
@@ -28,14 +29,7 @@ func TestContentIsStoredCompressedAndOpensWhole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		m, err := store.GetMessage(ctx, a.DB.Reader(), org, res.MessageID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, m.ID, m.Content)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, raw := storedContent(t, a, org, res.MessageID)
 		if int64(len(raw)) != m.Size || !bytes.Contains(raw, []byte("Subject: Reminder")) || !bytes.Contains(raw, []byte("Thursday")) {
 			t.Fatalf("opened %d bytes of a %d-byte message:\n%.300s", len(raw), m.Size, raw)
 		}
@@ -120,14 +114,7 @@ func TestPreparedMessagesKeepTheirOwnContent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, r := range res {
-		m, err := store.GetMessage(ctx, a.DB.Reader(), org, r.MessageID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, m.ID, m.Content)
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, raw := storedContent(t, a, org, r.MessageID)
 		if int64(len(raw)) != m.Size || !bytes.Contains(raw, []byte(marks[i])) {
 			t.Fatalf("message %d opened to %d bytes of %d without its own text", i, len(raw), m.Size)
 		}
@@ -137,4 +124,19 @@ func TestPreparedMessagesKeepTheirOwnContent(t *testing.T) {
 			}
 		}
 	}
+}
+
+// storedContent reads message id's row and opens its stored content.
+func storedContent(t *testing.T, a *app.App, org, id string) (store.MessageRow, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	m, err := store.GetMessage(ctx, a.DB.Reader(), org, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := outbox.OpenContent(ctx, a.Keys, a.DB.Reader(), org, m.ID, m.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, raw
 }

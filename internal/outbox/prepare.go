@@ -5,8 +5,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
 
+	"github.com/carepost/carepost/internal/bufpool"
 	"github.com/carepost/carepost/internal/id"
 	"github.com/carepost/carepost/internal/message"
 	"github.com/carepost/carepost/internal/phi"
@@ -92,8 +92,8 @@ func (o *Outbox) prepareWrite(ctx context.Context, s Submission) (prepared, erro
 	p, err := o.prepare(ctx, s)
 	if err == nil {
 		p.packed, p.size = PackContent(p.raw), len(p.raw)
-		if p.rawSlot != nil && !sameStart(p.packed, *p.rawSlot) {
-			releaseBuild(p.rawSlot)
+		if p.rawSlot != nil && !sameStart(p.packed, p.raw) {
+			buildPool.Put(p.rawSlot)
 		}
 		p.raw, p.rawSlot, p.parsed, p.eval = nil, nil, nil, nil
 	}
@@ -105,17 +105,7 @@ func (o *Outbox) prepareWrite(ctx context.Context, s Submission) (prepared, erro
 // policy engine's view of it, InspectDraft's, is made from the draft, not
 // from these bytes), and a campaign builds one for every contact. Explain
 // and the other callers of prepare keep theirs, which the collector frees.
-var buildPool = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooledBuild bounds the buffers kept in buildPool.
-const maxPooledBuild = 1 << 20
-
-func releaseBuild(slot *[]byte) {
-	if cap(*slot) <= maxPooledBuild {
-		*slot = (*slot)[:0]
-		buildPool.Put(slot)
-	}
-}
+var buildPool = bufpool.New(1 << 20)
 
 // sameStart reports whether a and b begin at the same byte of memory
 // (PackContent returns the message itself when compression would not
@@ -220,7 +210,7 @@ func (o *Outbox) prepareDraft(p *prepared, d message.Draft) error {
 		return fieldError("from", err.Error())
 	}
 	p.mailFrom, p.fromEmail, p.fromDomain, p.fromField = from.Email, from.Email, from.Domain(), "from"
-	slot := buildPool.Get().(*[]byte)
+	slot := buildPool.Get()
 	raw, err := message.Build(d, message.BuildOptions{
 		MessageID: p.messageID + "@" + p.fromDomain,
 		Date:      o.opts.Clock(),
